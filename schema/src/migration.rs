@@ -1,0 +1,15 @@
+//! Migrations that create Vane's tables, identical on Postgres and SQLite (`Migrator::up`).
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_initial;
+
+/// Applies Vane's migrations in order; the history lives in `seaql_migrations`.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_initial::Migration)]
+    }
+}
