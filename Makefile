@@ -1,0 +1,36 @@
+# Thin wrappers; the logic lives in cargo, .ci/run and docker/.
+.PHONY: run test lint bench ci services-up services-down sdk-deps test-clean
+
+run:
+	cargo run --release
+
+# Needs Postgres, RabbitMQ and Redis on localhost (`make services-up` with Docker, or your own) and the
+# pinned SDKs (`make sdk-deps`, done by `make test` itself).
+test: sdk-deps
+	cargo nextest run --workspace --no-fail-fast
+
+sdk-deps:
+	cd tests/sdk && { [ -d node_modules/@featbit/node-server-sdk ] || npm ci --no-audit --no-fund; }
+	[ -x tests/sdk/.venv/bin/python ] || python3 -m venv tests/sdk/.venv
+	tests/sdk/.venv/bin/python -c "import fbclient" 2>/dev/null || tests/sdk/.venv/bin/pip install -q -r tests/sdk/requirements.txt
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+bench:
+	cargo bench -p vane-actors
+
+ci:
+	bash .ci/run
+
+services-up:
+	docker compose -f docker/compose.yaml up -d --wait
+
+services-down:
+	docker compose -f docker/compose.yaml down -v
+
+# Sweeps test databases left behind by interrupted test runs.
+test-clean:
+	psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%'" | \
+		xargs -r -I{} psql -h 127.0.0.1 -U postgres -c 'DROP DATABASE IF EXISTS "{}" WITH (FORCE)'

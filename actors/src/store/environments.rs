@@ -1,0 +1,76 @@
+//! Environments and their secrets.
+
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder, Set};
+use uuid::Uuid;
+use vane_schema::entity::environment;
+use vane_schema::secret::{self, EnvSecret, SecretType};
+use vane_schema::wire::time::now_ms;
+
+use super::{Store, StoreError};
+
+/// What a valid SDK secret grants: its environment and whether it is a server or client key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretInfo {
+    /// The environment.
+    pub env_id: Uuid,
+    /// Server or client.
+    pub kind: SecretType,
+}
+
+/// Input of [`Store::create_environment`].
+#[derive(Debug, Clone)]
+pub struct NewEnvironment {
+    /// Display name.
+    pub name: String,
+    /// Unique key.
+    pub key: String,
+    /// Free text.
+    pub description: String,
+}
+
+impl Store {
+    /// Creates an environment with one server and one client secret.
+    pub async fn create_environment(&self, new: NewEnvironment) -> Result<environment::Model, StoreError> {
+        let id = Uuid::new_v4();
+        let secrets = vec![EnvSecret::generate(id, SecretType::Server), EnvSecret::generate(id, SecretType::Client)];
+        let now = now_ms();
+        let row = environment::ActiveModel {
+            id: Set(id),
+            name: Set(new.name),
+            key: Set(new.key.clone()),
+            description: Set(new.description),
+            secrets: Set(serde_json::to_value(&secrets).unwrap_or_default()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        row.insert(self.connection()).await.map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                StoreError::Conflict(format!("environment key {:?}", new.key))
+            }
+            _ => StoreError::Db(e),
+        })
+    }
+
+    /// All environments, oldest first.
+    pub async fn environments(&self) -> Result<Vec<environment::Model>, StoreError> {
+        Ok(environment::Entity::find().order_by_asc(environment::Column::CreatedAt).all(self.connection()).await?)
+    }
+
+    /// One environment.
+    pub async fn environment(&self, id: Uuid) -> Result<Option<environment::Model>, StoreError> {
+        Ok(environment::Entity::find_by_id(id).one(self.connection()).await?)
+    }
+
+    /// How many environments exist (0 on a fresh database).
+    pub async fn environment_count(&self) -> Result<u64, StoreError> {
+        Ok(environment::Entity::find().count(self.connection()).await?)
+    }
+
+    /// Looks a secret up: its environment is decoded from the secret, then the secret must be one of that
+    /// environment's stored secrets (exact match). `None` for unknown or structurally invalid secrets.
+    pub async fn find_secret(&self, value: &str) -> Result<Option<SecretInfo>, StoreError> {
+        let Ok(env_id) = secret::env_id(value) else { return Ok(None) };
+        let Some(env) = self.environment(env_id).await? else { return Ok(None) };
+        Ok(env.secrets().into_iter().find(|s| s.value == value).map(|s| SecretInfo { env_id, kind: s.kind }))
+    }
+}

@@ -1,0 +1,3 @@
+//! HTTP routes, one file per resource; each exposes `configure` for `startup`.
+
+pub mod health;

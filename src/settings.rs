@@ -1,0 +1,201 @@
+//! The one typed settings tree, layered: compiled-in `config/default.toml` → `--config FILE` → `VANE__SECTION__KEY`
+//! environment variables. Secrets (database/broker/cache URLs, the admin token) are [`SecretString`]s, so they
+//! never reach `Debug` output or logs. Environment variables are read only here, and tests pass a map instead.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The compiled-in baseline; the binary runs with no files on disk.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// Why settings could not be loaded. Printed as one line before the process exits.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// A source could not be read or a value has the wrong type.
+    #[error("invalid configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value has the right type but is not usable.
+    #[error("invalid configuration: {key}: {problem}")]
+    Invalid {
+        /// Dotted key, e.g. `http.addr`.
+        key: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// Every setting of a node.
+#[derive(Debug, Deserialize)]
+pub struct Settings {
+    /// HTTP listener.
+    pub http: HttpSettings,
+    /// Postgres or SQLite.
+    pub database: DatabaseSettings,
+    /// RabbitMQ or the in-process bus.
+    pub bus: BusSettings,
+    /// Redis or the in-memory cache.
+    pub cache: CacheSettings,
+    /// Management API.
+    pub admin: AdminSettings,
+    /// SDK WebSocket sessions.
+    pub streaming: StreamingSettings,
+    /// Logs and traces.
+    pub telemetry: TelemetrySettings,
+    /// First-start demo environment.
+    pub demo: DemoSettings,
+}
+
+/// `[http]`
+#[derive(Debug, Deserialize)]
+pub struct HttpSettings {
+    /// Listen address (`VANE__HTTP__ADDR`); port 0 picks a free port.
+    pub addr: String,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// `[database]`
+#[derive(Debug, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` or `postgres://…` (`VANE__DATABASE__URL`).
+    pub url: SecretString,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Seconds to wait for a pooled connection.
+    pub acquire_timeout_seconds: u64,
+}
+
+/// `[bus]`
+#[derive(Debug, Deserialize)]
+pub struct BusSettings {
+    /// `amqp://…` for RabbitMQ; unset for the in-process bus (`VANE__BUS__AMQP_URL`).
+    pub amqp_url: Option<SecretString>,
+    /// Exchange for change messages.
+    pub exchange: String,
+}
+
+/// `[cache]`
+#[derive(Debug, Deserialize)]
+pub struct CacheSettings {
+    /// `redis://…`; unset for the in-memory cache (`VANE__CACHE__REDIS_URL`).
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every key (`VANE__CACHE__KEY_PREFIX`).
+    pub key_prefix: String,
+}
+
+/// `[admin]`
+#[derive(Debug, Deserialize)]
+pub struct AdminSettings {
+    /// Bearer token of `/api/v1` (`VANE__ADMIN__TOKEN`); generated and stored when unset.
+    pub token: Option<SecretString>,
+}
+
+/// `[streaming]`
+#[derive(Debug, Deserialize)]
+pub struct StreamingSettings {
+    /// Accepted token clock skew in seconds, both ways.
+    pub token_expiry_seconds: u64,
+    /// Idle sessions are closed after this many seconds.
+    pub client_timeout_seconds: u64,
+    /// Larger frames close the socket with 1009.
+    pub max_frame_bytes: usize,
+    /// Frames queued per session before it is closed as too slow.
+    pub outbound_queue: usize,
+}
+
+/// `[telemetry]`
+#[derive(Debug, Deserialize)]
+pub struct TelemetrySettings {
+    /// `tracing` filter directives for the console.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// OTLP/gRPC endpoint; unset disables trace export.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of exported traces.
+    pub service_name: String,
+}
+
+/// Console log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[demo]`
+#[derive(Debug, Deserialize)]
+pub struct DemoSettings {
+    /// Create and print a demo environment on the first start of an empty database.
+    pub enabled: bool,
+}
+
+impl Settings {
+    /// Loads defaults, then `file`, then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_from(file, None)
+    }
+
+    /// Loads defaults, then `file`, then `env` (the process environment when `None`), and validates.
+    pub fn load_from(file: Option<&Path>, env: Option<HashMap<String, String>>) -> Result<Self, SettingsError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(File::from(path).required(true));
+        }
+        let env = Environment::with_prefix("VANE").prefix_separator("__").separator("__").try_parsing(true).source(env);
+        let settings: Self = builder.add_source(env).build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), SettingsError> {
+        let invalid = |key, problem: &str| Err(SettingsError::Invalid { key, problem: problem.into() });
+        if self.http_addr().is_none() {
+            return invalid("http.addr", "expected HOST:PORT, e.g. 0.0.0.0:5100");
+        }
+        let db = self.database.url.expose_secret();
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            return invalid("database.url", "expected sqlite://PATH or postgres://…");
+        }
+        if let Some(url) = &self.bus.amqp_url {
+            if !(url.expose_secret().starts_with("amqp://") || url.expose_secret().starts_with("amqps://")) {
+                return invalid("bus.amqp_url", "expected amqp://… or amqps://…");
+            }
+        }
+        if let Some(url) = &self.cache.redis_url {
+            if !(url.expose_secret().starts_with("redis://") || url.expose_secret().starts_with("rediss://")) {
+                return invalid("cache.redis_url", "expected redis://… or rediss://…");
+            }
+        }
+        if self.admin.token.as_ref().is_some_and(|t| t.expose_secret().trim().len() < 8) {
+            return invalid("admin.token", "must be at least 8 characters");
+        }
+        if self.streaming.outbound_queue == 0 || self.streaming.max_frame_bytes < 1024 {
+            return invalid("streaming", "outbound_queue must be ≥ 1 and max_frame_bytes ≥ 1024");
+        }
+        Ok(())
+    }
+
+    /// The parsed listen address (validated at load time).
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.addr.parse().ok()
+    }
+
+    /// Embedded mode keeps data in SQLite (the in-process bus and cache follow their own settings).
+    pub fn is_embedded_database(&self) -> bool {
+        self.database.url.expose_secret().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests;

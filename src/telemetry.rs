@@ -1,0 +1,65 @@
+//! Logs and traces: a console layer (text or JSON, with its own filter) and, when `telemetry.otlp_endpoint` is
+//! set, an OpenTelemetry layer exporting spans over OTLP/gRPC with W3C trace-context propagation.
+//!
+//! The filters are per layer: a quiet console (`RUST_LOG=warn`) must not silence exported traces.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, fmt};
+
+use crate::settings::{LogFormat, TelemetrySettings};
+
+/// Keeps the trace exporter alive; call [`Telemetry::shutdown`] before exit to flush spans.
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+/// Installs the global subscriber. Must run inside the Tokio runtime (the OTLP exporter binds to it).
+pub fn init(settings: &TelemetrySettings) -> anyhow::Result<Telemetry> {
+    let console_filter = EnvFilter::try_new(&settings.filter).context("telemetry.filter")?;
+    let console = match settings.format {
+        LogFormat::Text => fmt::layer().with_target(true).boxed(),
+        LogFormat::Json => fmt::layer().json().flatten_event(true).boxed(),
+    }
+    .with_filter(console_filter);
+    let provider = settings.otlp_endpoint.as_deref().map(|e| tracer_provider(e, &settings.service_name)).transpose()?;
+    let otel = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer(settings.service_name.clone()))
+            .with_filter(EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn,tonic=warn"))
+    });
+    tracing_subscriber::registry().with(console).with(otel).try_init().context("installing the tracing subscriber")?;
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    Ok(Telemetry { provider })
+}
+
+fn tracer_provider(endpoint: &str, service: &str) -> anyhow::Result<SdkTracerProvider> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .with_timeout(Duration::from_secs(3))
+        .build()
+        .context("telemetry.otlp_endpoint")?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(Resource::builder().with_service_name(service.to_owned()).build())
+        .build())
+}
+
+impl Telemetry {
+    /// Flushes and stops the exporter. Runs off the actix thread: the exporter's worker lives on that runtime and
+    /// a blocking shutdown there would wait for itself.
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.provider {
+            let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The integration test binary: real Postgres, SQLite, and real `vane` processes on port 0.
+
+mod helpers;
+
+mod binary;
+mod health;
+mod storage;
