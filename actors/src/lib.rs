@@ -6,4 +6,5 @@
 //!
 //! Routing and HTTP status codes live in the server crate; nothing here knows about them.
 
+pub mod eval;
 pub mod store;
