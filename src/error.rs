@@ -3,6 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use vane_actors::access::AccessError;
+use vane_actors::hub::HubError;
 use vane_actors::store::StoreError;
 
 /// Every error a route can return.
@@ -30,6 +32,9 @@ pub enum ApiError {
     /// No such resource.
     #[error("{0} not found")]
     NotFound(String),
+    /// The body is larger than `http.max_body_bytes`.
+    #[error("request body larger than {0} bytes")]
+    PayloadTooLarge(usize),
     /// The resource exists already or changed concurrently.
     #[error("{0}")]
     Conflict(String),
@@ -59,6 +64,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::BadRequest { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::NotFound(_) => "not_found",
+            Self::PayloadTooLarge(_) => "payload_too_large",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
             Self::Unexpected(_) => "internal",
@@ -80,6 +86,24 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Invalid(_) => Self::Unauthorized("missing, malformed or unknown secret"),
+            AccessError::Unavailable(e) => Self::Unavailable(e.into()),
+        }
+    }
+}
+
+impl From<HubError> for ApiError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::UnknownEnvironment(_) => Self::Unauthorized("unknown environment"),
+            HubError::Store(e) => Self::Unavailable(e.into()),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -87,6 +111,7 @@ impl ResponseError for ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,3 +1,18 @@
 //! HTTP routes, one file per resource; each exposes `configure` for `startup`.
 
+pub mod body;
 pub mod health;
+pub mod sdk;
+pub mod streaming;
+
+use actix_cors::Cors;
+use actix_web::web;
+
+/// Mounts every route. `/api/public` answers CORS preflights for any origin before authentication, as browsers
+/// running the js client SDK need.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let cors = Cors::default().allow_any_origin().allow_any_method().allow_any_header().max_age(3600);
+    cfg.configure(health::configure)
+        .configure(streaming::configure)
+        .service(web::scope("/api/public").wrap(cors).configure(sdk::configure));
+}

@@ -1,10 +1,21 @@
 //! Vane's runtime: everything that behaves, as opposed to the data shapes of `vane-schema`.
 //!
-//! Topology (one node):
+//! Topology of one node:
 //! * [`store::Store`] — the database (Postgres or SQLite) behind every load and write;
-//! * `eval` — the pure evaluator: flags compiled once, evaluated per user without allocation.
+//! * [`eval`] — the pure evaluator: flags compiled once, evaluated per user without allocation;
+//! * [`snapshot::EnvSnapshot`] — one environment at one version: compiled flags and segments, and the server
+//!   `full` payload serialized once;
+//! * [`hub::Hub`] — one actor per node on its own arbiter: loads snapshots, registers sessions by environment,
+//!   applies changes idempotently and pushes them through bounded mailboxes;
+//! * [`session::SdkSession`] — one actor per SDK WebSocket (actix-ws I/O), answering pings and data-syncs from
+//!   the published snapshot and forwarding pushes;
+//! * [`access::Access`] — connection-token and secret checks, cache first, then the store.
 //!
 //! Routing and HTTP status codes live in the server crate; nothing here knows about them.
 
+pub mod access;
 pub mod eval;
+pub mod hub;
+pub mod session;
+pub mod snapshot;
 pub mod store;

@@ -1,7 +1,9 @@
-//! Shared test plumbing: per-test databases, in-process apps, polling with a deadline.
+//! Shared test plumbing: per-test databases, in-process apps, seeding, an SDK-protocol client, polling with a
+//! deadline.
 
 pub mod app;
 pub mod database;
 pub mod process;
-#[allow(dead_code)] // used by the streaming tests
+pub mod sdk;
+pub mod seed;
 pub mod wait;

@@ -5,3 +5,4 @@ mod helpers;
 mod binary;
 mod health;
 mod storage;
+mod streaming;

@@ -73,9 +73,9 @@ pub struct ServerPayload<'a> {
     /// `full` or `patch`.
     pub event_type: EventType,
     /// Flags newer than the request timestamp.
-    pub feature_flags: Cow<'a, [FeatureFlag]>,
+    pub feature_flags: Vec<Cow<'a, FeatureFlag>>,
     /// Segments newer than the request timestamp.
-    pub segments: Cow<'a, [Segment]>,
+    pub segments: Vec<Cow<'a, Segment>>,
 }
 
 /// Reply for client SDKs: flags evaluated for the attached user. There is no `segments` key.

@@ -41,7 +41,12 @@ impl TestDb {
 
     /// Drops the Postgres database (terminating leftover connections).
     pub async fn cleanup(self) {
-        let Some(name) = self.pg_name else { return };
+        self.drop_now().await;
+    }
+
+    /// Drops the Postgres database now, under whoever is connected (to test outages).
+    pub async fn drop_now(&self) {
+        let Some(name) = &self.pg_name else { return };
         let admin = Database::connect(format!("{}/postgres", postgres_base())).await.expect("postgres reachable");
         let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
         admin.execute_raw(Statement::from_string(admin.get_database_backend(), sql)).await.expect("drop test database");

@@ -100,8 +100,8 @@ fn sdk_payload_shapes_match_the_protocol() {
     let flag: FeatureFlag = serde_json::from_str(FLAG).expect("parses");
     let server = Frame::data_sync(ServerPayload {
         event_type: EventType::Full,
-        feature_flags: std::slice::from_ref(&flag).into(),
-        segments: Vec::new().into(),
+        feature_flags: vec![std::borrow::Cow::Borrowed(&flag)],
+        segments: Vec::new(),
     });
     let v = serde_json::to_value(&server).expect("serializes");
     assert_eq!(v["messageType"], "data-sync");

@@ -1,0 +1,117 @@
+//! The hub actor: one per node, on its own arbiter. It owns every environment's [`EnvSnapshot`], knows every SDK
+//! session grouped by environment, applies flag and segment changes idempotently, and fans pushes out to the
+//! sessions of the changed environment through bounded mailboxes.
+//!
+//! Reads do not queue behind the hub: snapshots are published in a [`SnapshotRegistry`] that sessions and HTTP
+//! handlers read directly. Only the hub writes it, so a session that registered before reading a snapshot is
+//! pushed every change applied after that read.
+
+mod messages;
+mod registry;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use uuid::Uuid;
+use vane_schema::secret::SecretType;
+
+pub use messages::{Connect, Disconnect, Evict, FlagChanged, LoadEnv, Push, PushKind, SegmentChanged, SessionCount};
+pub use registry::SnapshotRegistry;
+
+use crate::snapshot::EnvSnapshot;
+use crate::store::{Store, StoreError};
+
+/// Identifies a session within its node (assigned by the hub, never reused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionId(pub u64);
+
+impl std::fmt::Display for SessionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s{}", self.0)
+    }
+}
+
+/// Why the hub could not serve a request.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The environment does not exist.
+    #[error("unknown environment {0}")]
+    UnknownEnvironment(Uuid),
+    /// The database could not be read.
+    #[error("cannot load the environment")]
+    Store(#[from] StoreError),
+}
+
+/// What the hub holds for one connected session.
+struct SessionHandle {
+    /// Server sessions get raw patches, client sessions re-evaluate.
+    kind: SecretType,
+    /// Where pushes go; bounded by the session's mailbox capacity.
+    push: Recipient<Push>,
+    /// Tells a session to close (bypasses the bounded mailbox).
+    evict: Recipient<Evict>,
+}
+
+/// The node's hub.
+pub struct Hub {
+    /// Source of truth for loading environments.
+    store: Store,
+    /// Published snapshots; the hub is its only writer.
+    registry: SnapshotRegistry,
+    /// Connected sessions by environment.
+    sessions: HashMap<Uuid, HashMap<SessionId, SessionHandle>>,
+    /// Next session id.
+    next_id: u64,
+}
+
+impl Hub {
+    /// A hub reading environments from `store` and publishing snapshots to `registry`.
+    pub fn new(store: Store, registry: SnapshotRegistry) -> Self {
+        Self { store, registry, sessions: HashMap::new(), next_id: 0 }
+    }
+
+    /// Sends `push` to every session of `env_id` matching `kind`; evicts sessions whose mailbox is full (too slow)
+    /// and forgets those already gone.
+    fn fan_out(&mut self, env_id: Uuid, push: &Push) {
+        let Some(group) = self.sessions.get_mut(&env_id) else { return };
+        group.retain(|id, s| {
+            if !push.kind.includes(s.kind) {
+                return true;
+            }
+            match s.push.try_send(push.clone()) {
+                Ok(()) => true,
+                Err(SendError::Full(_)) => {
+                    tracing::warn!(session = %id, env = %env_id, "session too slow, closing");
+                    s.evict.do_send(Evict::TooSlow);
+                    false
+                }
+                Err(SendError::Closed(_)) => false,
+            }
+        });
+    }
+
+    fn publish(&mut self, snapshot: EnvSnapshot) -> Arc<EnvSnapshot> {
+        let snapshot = Arc::new(snapshot);
+        self.registry.insert(snapshot.clone());
+        snapshot
+    }
+}
+
+impl Actor for Hub {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        // Pushes to thousands of sessions are queued here during a burst of changes.
+        ctx.set_mailbox_capacity(100_000);
+        tracing::info!("hub started");
+    }
+}
+
+impl Supervised for Hub {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        tracing::warn!("hub restarting");
+    }
+}
+
+mod handlers;

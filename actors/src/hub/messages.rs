@@ -1,0 +1,95 @@
+//! The hub's public protocol: what sessions, routes and the change bus send it, and what it pushes to sessions.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use uuid::Uuid;
+use vane_schema::secret::SecretType;
+use vane_schema::wire::{FeatureFlag, Segment};
+
+use super::{HubError, SessionId};
+use crate::snapshot::{EnvSnapshot, SnapFlag};
+
+/// A session registers for pushes of its environment. Loads the environment first if needed.
+#[derive(Message)]
+#[rtype(result = "Result<SessionId, HubError>")]
+pub struct Connect {
+    /// The session's environment.
+    pub env_id: Uuid,
+    /// Server or client SDK.
+    pub kind: SecretType,
+    /// Bounded push channel (the session's mailbox).
+    pub push: Recipient<Push>,
+    /// Unbounded close channel.
+    pub evict: Recipient<Evict>,
+}
+
+/// A session is gone.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Disconnect {
+    /// Its environment.
+    pub env_id: Uuid,
+    /// The id `Connect` returned.
+    pub id: SessionId,
+}
+
+/// Makes sure an environment's snapshot is loaded (HTTP endpoints call this on a registry miss).
+#[derive(Message)]
+#[rtype(result = "Result<Arc<EnvSnapshot>, HubError>")]
+pub struct LoadEnv(pub Uuid);
+
+/// A flag was created or changed (from the bus).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct FlagChanged(pub FeatureFlag);
+
+/// A segment was created or changed (from the bus).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct SegmentChanged(pub Segment);
+
+/// How many sessions the hub holds (ops and tests).
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct SessionCount;
+
+/// Which sessions a push is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushKind {
+    /// Only server SDK sessions.
+    Server,
+    /// Only client SDK sessions.
+    Client,
+}
+
+impl PushKind {
+    /// Whether a session of `kind` receives this push.
+    pub fn includes(self, kind: SecretType) -> bool {
+        matches!((self, kind), (Self::Server, SecretType::Server) | (Self::Client, SecretType::Client))
+    }
+}
+
+/// A change pushed to sessions. Server sessions write `frame` as is; client sessions evaluate `flags` against
+/// `snapshot` for their own user.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Push {
+    /// Who it is for.
+    pub kind: PushKind,
+    /// The snapshot the change produced.
+    pub snapshot: Arc<EnvSnapshot>,
+    /// Flags to re-evaluate (client pushes).
+    pub flags: Arc<[Arc<SnapFlag>]>,
+    /// The serialized frame (server pushes).
+    pub frame: ByteString,
+}
+
+/// Tells a session to close.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub enum Evict {
+    /// It fell too far behind (close 1013).
+    TooSlow,
+}

@@ -1,0 +1,234 @@
+//! `SdkSession`: one actor per SDK WebSocket, reading frames through actix-ws and writing through one ordered path.
+//!
+//! Lifecycle: `started` registers with the [`Hub`] (blocking other events until the hub answered, so the session
+//! id is known before any frame is handled), then frames and pushes are handled one at a time. Every write waits
+//! for the socket (with a timeout), so a slow socket shows up as a full mailbox, which the hub answers with
+//! [`Evict`]. `stopping` deregisters.
+
+pub mod protocol;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError};
+use bytestring::ByteString;
+use uuid::Uuid;
+use vane_schema::secret::SecretType;
+use vane_schema::wire::EndUser;
+use vane_schema::wire::sdk::{DataSyncRequest, PONG_FRAME};
+
+use self::protocol::{Inbound, close};
+use crate::hub::{Connect, Disconnect, Evict, Hub, HubError, Push, SessionId, SnapshotRegistry};
+use crate::store::SecretInfo;
+
+/// Called with every user a client SDK attaches (the end-user flow).
+pub type UserSink = Arc<dyn Fn(Uuid, &EndUser) + Send + Sync>;
+
+/// How sessions behave; from the `[streaming]` settings.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Close a session that sent nothing for this long.
+    pub client_timeout: Duration,
+    /// Pushes queued before the session counts as too slow.
+    pub outbound_queue: usize,
+    /// Longest wait for the socket to accept one frame.
+    pub write_timeout: Duration,
+}
+
+/// What a session needs besides its socket.
+#[derive(Clone)]
+pub struct SessionDeps {
+    /// The node's hub.
+    pub hub: Addr<Hub>,
+    /// Published snapshots.
+    pub registry: SnapshotRegistry,
+    /// End-user flow.
+    pub users: UserSink,
+    /// Behaviour.
+    pub config: SessionConfig,
+}
+
+/// One SDK connection.
+pub struct SdkSession {
+    /// Assigned by the hub once registered.
+    id: Option<SessionId>,
+    /// The environment and whether this is a server or client SDK (from its validated token).
+    access: SecretInfo,
+    /// Write half of the socket.
+    ws: actix_ws::Session,
+    /// Read half, handed to the context on start.
+    stream: Option<AggregatedMessageStream>,
+    /// Hub, registry, user sink and config.
+    deps: SessionDeps,
+    /// The user a client SDK attached with its latest data-sync (`identify` replaces it).
+    user: Option<EndUser>,
+    /// Last frame from the SDK, for the idle timeout.
+    last_seen: Instant,
+}
+
+impl SdkSession {
+    /// Starts a session on the current arbiter (the socket stream is not `Send`).
+    pub fn start(
+        access: SecretInfo,
+        ws: actix_ws::Session,
+        stream: AggregatedMessageStream,
+        deps: SessionDeps,
+    ) -> Addr<Self> {
+        Self { id: None, access, ws, stream: Some(stream), deps, user: None, last_seen: Instant::now() }.start()
+    }
+
+    /// Writes one frame; waits for the socket so frames stay ordered. A closed or stuck socket ends the session.
+    fn send(&self, ctx: &mut Context<Self>, text: ByteString) {
+        let mut ws = self.ws.clone();
+        let timeout = self.deps.config.write_timeout;
+        ctx.wait(async move { tokio::time::timeout(timeout, ws.text(text)).await }.into_actor(self).map(
+            |res, _, ctx| {
+                if !matches!(res, Ok(Ok(()))) {
+                    ctx.stop();
+                }
+            },
+        ));
+    }
+
+    /// Sends a close frame, then stops.
+    fn close(&self, ctx: &mut Context<Self>, code: u16, description: &str) {
+        let ws = self.ws.clone();
+        let reason = CloseReason { code: CloseCode::from(code), description: Some(description.to_owned()) };
+        let timeout = self.deps.config.write_timeout;
+        ctx.wait(
+            async move { tokio::time::timeout(timeout, ws.close(Some(reason))).await }
+                .into_actor(self)
+                .map(|_, _, ctx| ctx.stop()),
+        );
+    }
+
+    fn register(&self, ctx: &mut Context<Self>) {
+        let connect = Connect {
+            env_id: self.access.env_id,
+            kind: self.access.kind,
+            push: ctx.address().recipient(),
+            evict: ctx.address().recipient(),
+        };
+        ctx.wait(self.deps.hub.send(connect).into_actor(self).map(|res, act, ctx| match res {
+            Ok(Ok(id)) => act.id = Some(id),
+            Ok(Err(HubError::UnknownEnvironment(_))) => {
+                act.close(ctx, close::INVALID_REQUEST, "invalid request, close by server")
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "session could not register");
+                act.close(ctx, close::UNAVAILABLE, "service unavailable, close by server");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "hub unreachable");
+                act.close(ctx, close::UNAVAILABLE, "service unavailable, close by server");
+            }
+        }));
+    }
+
+    fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        match protocol::parse(text) {
+            Inbound::Ping => self.send(ctx, ByteString::from_static(PONG_FRAME)),
+            Inbound::Echo(data) => self.send(ctx, protocol::echo_frame(&data).into()),
+            Inbound::DataSync(req) => self.data_sync(req, ctx),
+            Inbound::Ignored(why) => tracing::debug!(why, "frame ignored"),
+        }
+    }
+
+    fn data_sync(&mut self, req: DataSyncRequest, ctx: &mut Context<Self>) {
+        let Some(snapshot) = self.deps.registry.get(self.access.env_id) else {
+            return self.close(ctx, close::UNAVAILABLE, "service unavailable, close by server");
+        };
+        let frame = match self.access.kind {
+            SecretType::Server => snapshot.server_sync(req.timestamp),
+            SecretType::Client => {
+                let Some(user) = req.user.filter(EndUser::is_valid) else {
+                    return tracing::debug!("client data-sync without a valid user ignored");
+                };
+                (self.deps.users)(self.access.env_id, &user);
+                let frame = snapshot.client_sync(&user, req.timestamp);
+                self.user = Some(user);
+                frame
+            }
+        };
+        self.send(ctx, frame);
+    }
+}
+
+impl Actor for SdkSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.deps.config.outbound_queue);
+        if let Some(stream) = self.stream.take() {
+            ctx.add_stream(stream);
+        }
+        self.register(ctx);
+        let every = (self.deps.config.client_timeout / 3).max(Duration::from_millis(100));
+        ctx.run_interval(every, |act, ctx| {
+            if act.last_seen.elapsed() > act.deps.config.client_timeout {
+                act.close(ctx, close::NORMAL, "idle timeout, close by server");
+            }
+        });
+    }
+
+    fn stopping(&mut self, _: &mut Self::Context) -> Running {
+        if let Some(id) = self.id.take() {
+            self.deps.hub.do_send(Disconnect { env_id: self.access.env_id, id });
+        }
+        Running::Stop
+    }
+}
+
+impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SdkSession {
+    fn handle(&mut self, item: Result<AggregatedMessage, ProtocolError>, ctx: &mut Self::Context) {
+        self.last_seen = Instant::now();
+        match item {
+            Ok(AggregatedMessage::Text(text)) => self.on_text(&text, ctx),
+            Ok(AggregatedMessage::Binary(_) | AggregatedMessage::Pong(_)) => {}
+            Ok(AggregatedMessage::Ping(bytes)) => {
+                let mut ws = self.ws.clone();
+                ctx.wait(async move { ws.pong(&bytes).await }.into_actor(self).map(|_, _, _| ()));
+            }
+            Ok(AggregatedMessage::Close(reason)) => {
+                // Complete the close handshake, echoing the peer's code as FeatBit does.
+                let ws = self.ws.clone();
+                ctx.wait(async move { ws.close(reason).await }.into_actor(self).map(|_, _, ctx| ctx.stop()));
+            }
+            Err(ProtocolError::Overflow) => self.close(ctx, close::TOO_BIG, "frame too large, close by server"),
+            Err(e) => {
+                tracing::debug!(error = %e, "socket protocol error");
+                ctx.stop();
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl Handler<Push> for SdkSession {
+    type Result = ();
+
+    fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
+        match (&self.access.kind, &self.user) {
+            (SecretType::Server, _) => self.send(ctx, push.frame),
+            (SecretType::Client, Some(user)) => {
+                let frame = push.snapshot.client_patch(user, &push.flags);
+                self.send(ctx, frame);
+            }
+            // No user attached yet: its first data-sync will carry the current state.
+            (SecretType::Client, None) => {}
+        }
+    }
+}
+
+impl Handler<Evict> for SdkSession {
+    type Result = ();
+
+    fn handle(&mut self, Evict::TooSlow: Evict, ctx: &mut Self::Context) {
+        self.id = None; // the hub already forgot this session
+        self.close(ctx, close::TRY_AGAIN_LATER, "too slow, close by server");
+    }
+}

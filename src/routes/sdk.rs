@@ -1,0 +1,137 @@
+//! SDK polling (`GET /api/public/sdk/server/latest-all`, `POST /api/public/sdk/client/latest-all`) and the
+//! server-side evaluation API (`POST /api/public/featureflag/evaluate`), answered from the node's snapshots.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use vane_actors::snapshot::{EnvSnapshot, client_flag};
+use vane_actors::store::SecretInfo;
+use vane_schema::secret::SecretType;
+use vane_schema::wire::EndUser;
+
+use crate::error::ApiError;
+use crate::routes::body::{json_body, read_limited};
+use crate::startup::AppState;
+
+/// Mounts the polling and evaluation endpoints (inside the CORS-enabled `/api/public` scope).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/sdk/server/latest-all", web::get().to(server_latest_all))
+        .route("/sdk/client/latest-all", web::post().to(client_latest_all))
+        .route("/featureflag/evaluate", web::post().to(evaluate));
+}
+
+/// The stored secret in `Authorization` (no scheme, as FeatBit SDKs send it).
+pub async fn sdk_access(req: &HttpRequest, state: &AppState) -> Result<SecretInfo, ApiError> {
+    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+    Ok(state.access.authorize_secret(header).await?)
+}
+
+fn timestamp(req: &HttpRequest) -> Result<i64, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
+    match pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case("timestamp")) {
+        None => Ok(0),
+        Some((_, v)) if v.is_empty() => Ok(0),
+        Some((_, v)) => {
+            v.parse().map_err(|_| ApiError::bad_request("invalid_timestamp", "timestamp must be an integer (Unix ms)"))
+        }
+    }
+}
+
+async fn server_latest_all(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let access = sdk_access(&req, &state).await?;
+    if access.kind != SecretType::Server {
+        return Err(ApiError::Unauthorized("a server secret is required"));
+    }
+    let ts = timestamp(&req)?;
+    let snapshot = state.snapshot(access.env_id).await?;
+    if snapshot.is_unchanged_since(ts) {
+        return Ok(HttpResponse::Ok().finish());
+    }
+    Ok(json_frame(snapshot.server_sync(ts)))
+}
+
+async fn client_latest_all(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let access = sdk_access(&req, &state).await?;
+    let body = read_limited(body, state.max_body_bytes).await?;
+    let ts = timestamp(&req)?;
+    let user: EndUser = json_body(&body)?;
+    if !user.is_valid() {
+        return Err(ApiError::bad_request("invalid_end_user", "invalid end user: keyId is required"));
+    }
+    let snapshot = state.snapshot(access.env_id).await?;
+    if snapshot.has_no_flags_after(ts) {
+        return Ok(HttpResponse::Ok().finish());
+    }
+    Ok(json_frame(snapshot.client_sync(&user, ts)))
+}
+
+fn json_frame(frame: bytestring::ByteString) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(frame.into_bytes())
+}
+
+#[derive(Deserialize)]
+struct EvaluateRequest {
+    user: Option<EndUser>,
+    #[serde(default)]
+    filter: Option<EvaluateFilter>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct EvaluateFilter {
+    #[serde(default)]
+    tag_filter_mode: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    keys: Vec<String>,
+    #[serde(default)]
+    timestamp: Option<i64>,
+}
+
+async fn evaluate(req: HttpRequest, body: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let access = sdk_access(&req, &state).await?;
+    let body = read_limited(body, state.max_body_bytes).await?;
+    let request: EvaluateRequest = json_body(&body)?;
+    let user = request
+        .user
+        .filter(EndUser::is_valid)
+        .ok_or_else(|| ApiError::bad_request("invalid_end_user", "user.keyId is required"))?;
+    let filter = request.filter.unwrap_or_default();
+    let all_tags = match filter.tag_filter_mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("and") => true,
+        Some("or") => false,
+        Some(_) => return Err(ApiError::bad_request("invalid_filter", "tagFilterMode must be \"and\" or \"or\"")),
+    };
+    let snapshot = state.snapshot(access.env_id).await?;
+    Ok(HttpResponse::Ok().json(evaluations(&snapshot, &user, &filter, all_tags)))
+}
+
+fn evaluations(
+    snapshot: &Arc<EnvSnapshot>,
+    user: &EndUser,
+    filter: &EvaluateFilter,
+    all_tags: bool,
+) -> Vec<serde_json::Value> {
+    let wanted = |f: &vane_schema::wire::FeatureFlag| {
+        let tags = |t: &String| f.tags.contains(t);
+        (filter.keys.is_empty() || filter.keys.contains(&f.key))
+            && (filter.tags.is_empty()
+                || if all_tags { filter.tags.iter().all(tags) } else { filter.tags.iter().any(tags) })
+    };
+    let since = filter.timestamp.unwrap_or(0);
+    snapshot
+        .flags()
+        .filter(|f| wanted(f.flag()) && (since == 0 || f.updated_ms() > since))
+        .map(|f| {
+            let c = client_flag(snapshot, f, user);
+            serde_json::json!({"key": c.id, "variation": {"id": c.variation_id, "type": c.variation_type,
+                "value": c.variation, "matchReason": c.match_reason, "sendToExperiment": c.send_to_experiment}})
+        })
+        .collect()
+}
