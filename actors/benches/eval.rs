@@ -1,0 +1,106 @@
+//! Criterion benchmarks of the evaluator (`cargo bench -p vane-actors --bench eval`); results in BENCHMARKS.md.
+//!
+//! Cases: a plain boolean flag, a rule with a segment and a regex, a percentage rollout (one MD5), and every flag
+//! of a 3,000-flag environment for one user (one client full sync).
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::{Value, json};
+use vane_actors::eval::{CompiledFlag, Segments, compile_segments, evaluate};
+use vane_schema::wire::{EndUser, FeatureFlag, Segment};
+
+const SEGMENT_ID: &str = "0779d76b-afc6-4886-ab65-af8c004273ad";
+
+fn flag(key: &str, rules: Value, fallthrough: Value) -> FeatureFlag {
+    serde_json::from_value(json!({
+        "id": "7a04ac4e-b468-4bb5-8123-af980022fe54", "key": key, "variationType": "boolean",
+        "variations": [{"id": "t", "name": "True", "value": "true"}, {"id": "f", "name": "False", "value": "false"}],
+        "targetUsers": [{"keyIds": ["qa-1", "qa-2"], "variationId": "t"}],
+        "rules": rules, "isEnabled": true, "disabledVariationId": "f",
+        "fallthrough": {"dispatchKey": null, "includedInExpt": true, "variations": fallthrough},
+        "exptIncludeAllTargets": false, "isArchived": false, "updatedAt": "2024-01-02T03:04:05.123Z"
+    }))
+    .unwrap()
+}
+
+fn plain() -> FeatureFlag {
+    flag("plain", json!([]), json!([{"id": "f", "rollout": [0, 1], "exptRollout": 1}]))
+}
+
+fn rule_with_segment_and_regex() -> FeatureFlag {
+    let rules = json!([{"id": "r", "name": "Rule 1", "dispatchKey": null, "includedInExpt": false, "conditions": [
+        {"property": "User is in segment", "op": null, "value": format!("[\"{SEGMENT_ID}\"]")},
+        {"property": "email", "op": "MatchRegex", "value": r"^[a-z0-9._-]+@featbit\.(co|com)$"}],
+        "variations": [{"id": "t", "rollout": [0, 1], "exptRollout": 1}]}]);
+    flag("rule-segment-regex", rules, json!([{"id": "f", "rollout": [0, 1], "exptRollout": 1}]))
+}
+
+fn rollout() -> FeatureFlag {
+    flag(
+        "rollout",
+        json!([]),
+        json!([{"id": "t", "rollout": [0, 0.1], "exptRollout": 1}, {"id": "f", "rollout": [0.1, 1], "exptRollout": 1}]),
+    )
+}
+
+fn segments() -> Segments {
+    let segment: Segment = serde_json::from_value(json!({
+        "id": SEGMENT_ID, "included": ["vip-1"], "excluded": ["banned-1"],
+        "rules": [{"id": "s", "name": "Beta", "conditions": [
+            {"property": "country", "op": "IsOneOf", "value": "[\"cn\",\"us\",\"es\"]"},
+            {"property": "age", "op": "BiggerEqualThan", "value": "18"}]}],
+        "isArchived": false, "updatedAt": "2024-01-02T03:04:05.123Z"
+    }))
+    .unwrap();
+    compile_segments([&segment])
+}
+
+fn user() -> EndUser {
+    let mut user = EndUser::with_key("3db19c81-e149-4b97-8a0d-79d34531fe59")
+        .with_property("email", "tester@featbit.co")
+        .with_property("country", "us")
+        .with_property("age", "32");
+    user.name = Some("tester".into());
+    user
+}
+
+/// A 3,000-flag environment: a realistic mix of plain flags, rollouts and rule flags.
+fn environment() -> Vec<CompiledFlag> {
+    (0..3000)
+        .map(|i| {
+            let mut f = match i % 4 {
+                0 | 1 => plain(),
+                2 => rollout(),
+                _ => rule_with_segment_and_regex(),
+            };
+            f.key = format!("flag-{i:04}");
+            CompiledFlag::compile(&f)
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let (segments, user) = (segments(), user());
+    for (name, f) in [
+        ("plain boolean flag", plain()),
+        ("rule with segment + regex", rule_with_segment_and_regex()),
+        ("percentage rollout", rollout()),
+    ] {
+        let compiled = CompiledFlag::compile(&f);
+        c.bench_function(name, |b| {
+            b.iter(|| evaluate(black_box(&compiled), &segments, black_box(&user)).variation_id())
+        });
+    }
+    let env = environment();
+    c.bench_function("3,000 flags for one user", |b| {
+        b.iter(|| env.iter().filter(|f| evaluate(f, &segments, black_box(&user)).value() == Some("true")).count())
+    });
+    let wire = rule_with_segment_and_regex();
+    c.bench_function("compile rule with segment + regex", |b| b.iter(|| CompiledFlag::compile(black_box(&wire))));
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
