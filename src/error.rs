@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use vane_actors::access::AccessError;
+use vane_actors::admin::AdminError;
 use vane_actors::hub::HubError;
 use vane_actors::store::StoreError;
 
@@ -91,6 +92,19 @@ impl From<AccessError> for ApiError {
         match e {
             AccessError::Invalid(_) => Self::Unauthorized("missing, malformed or unknown secret"),
             AccessError::Unavailable(e) => Self::Unavailable(e.into()),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Body(_) => Self::BadRequest { code: "invalid_body", message: e.to_string() },
+            AdminError::BadKey(_) => Self::BadRequest { code: "invalid_key", message: e.to_string() },
+            AdminError::Invalid { code, message } => Self::Unprocessable { code, message },
+            AdminError::NotFound(what) => Self::NotFound(what),
+            AdminError::Conflict(what) => Self::Conflict(what),
+            AdminError::Store(e) => Self::Unavailable(e.into()),
         }
     }
 }

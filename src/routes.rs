@@ -1,5 +1,6 @@
 //! HTTP routes, one file per resource; each exposes `configure` for `startup`.
 
+pub mod admin;
 pub mod body;
 pub mod health;
 pub mod sdk;
@@ -13,6 +14,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let cors = Cors::default().allow_any_origin().allow_any_method().allow_any_header().max_age(3600);
     cfg.configure(health::configure)
+        .configure(admin::configure)
         .configure(streaming::configure)
         .service(web::scope("/api/public").wrap(cors).configure(sdk::configure));
 }

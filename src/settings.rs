@@ -79,6 +79,10 @@ pub struct BusSettings {
     pub amqp_url: Option<SecretString>,
     /// Exchange for change messages.
     pub exchange: String,
+    /// Seconds to wait for the broker at start.
+    pub connect_timeout_seconds: u64,
+    /// Periodic catch-up from the database in seconds (0: only on start and broker reconnects).
+    pub resync_interval_seconds: u64,
 }
 
 /// `[cache]`

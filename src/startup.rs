@@ -1,8 +1,11 @@
-//! Builds a node from its settings — store, migrations, first-start bootstrap, hub, snapshots, HTTP server — and
-//! runs it. Tests use the same [`Application`] with port 0.
+//! Builds a node from its settings — store, migrations, first-start bootstrap, cache, hub, change bus, HTTP
+//! server — and runs it. Tests use the same [`Application`] with port 0.
+
+mod state;
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use actix::{Addr, Arbiter, Supervisor};
@@ -10,48 +13,16 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use secrecy::ExposeSecret;
-use uuid::Uuid;
-use vane_actors::access::Access;
-use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
-use vane_actors::session::{SessionConfig, SessionDeps};
-use vane_actors::snapshot::EnvSnapshot;
+use vane_actors::cache::{Cache, RedisCache};
+use vane_actors::changes::ChangeBus;
+use vane_actors::changes::amqp::{AmqpConfig, ChangePublisher};
+use vane_actors::changes::listener::ChangeListener;
+use vane_actors::hub::{Hub, LoadEnv, Resync, SnapshotRegistry};
 use vane_actors::store::{Store, StoreConfig};
 
-use crate::error::ApiError;
-use crate::settings::{Settings, StreamingSettings};
+pub use self::state::AppState;
+use crate::settings::Settings;
 use crate::{bootstrap, routes};
-
-/// Longest wait for one socket write before the session is dropped as dead.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Everything a request handler may need, registered once as `web::Data`.
-pub struct AppState {
-    /// Database handle.
-    pub store: Store,
-    /// Secret and token checks.
-    pub access: Access,
-    /// The node's hub.
-    pub hub: Addr<Hub>,
-    /// Published snapshots (read without asking the hub).
-    pub registry: SnapshotRegistry,
-    /// What new SDK sessions are started with.
-    pub session_deps: SessionDeps,
-    /// `[streaming]` settings.
-    pub streaming: StreamingSettings,
-    /// `http.max_body_bytes`.
-    pub max_body_bytes: usize,
-}
-
-impl AppState {
-    /// The environment's snapshot: from the registry, or loaded by the hub.
-    pub async fn snapshot(&self, env_id: Uuid) -> Result<Arc<EnvSnapshot>, ApiError> {
-        if let Some(s) = self.registry.get(env_id) {
-            return Ok(s);
-        }
-        let loaded = self.hub.send(LoadEnv(env_id)).await.map_err(|e| ApiError::Unavailable(e.into()))?;
-        Ok(loaded?)
-    }
-}
 
 /// A built, not yet running, node.
 pub struct Application {
@@ -59,6 +30,8 @@ pub struct Application {
     port: u16,
     /// The HTTP server future.
     server: Server,
+    /// The node's hub (tests send it messages directly).
+    hub: Addr<Hub>,
 }
 
 /// Connects to the configured database.
@@ -71,15 +44,46 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
     Store::connect(&config).await.context("connecting to the database (database.url)")
 }
 
+fn connect_cache(settings: &Settings) -> anyhow::Result<Cache> {
+    let Some(url) = &settings.cache.redis_url else { return Ok(Cache::none()) };
+    let redis = RedisCache::new(url.expose_secret(), &settings.cache.key_prefix).context("cache.redis_url")?;
+    Ok(Cache::redis(redis))
+}
+
 /// Starts the hub on an arbiter of its own and loads every environment, so the node serves its first SDK from
 /// memory.
-async fn start_hub(store: &Store, registry: &SnapshotRegistry) -> anyhow::Result<Addr<Hub>> {
-    let (store_h, registry_h) = (store.clone(), registry.clone());
-    let hub = Supervisor::start_in_arbiter(&Arbiter::new().handle(), move |_| Hub::new(store_h, registry_h));
+async fn start_hub(store: &Store, cache: &Cache, registry: &SnapshotRegistry) -> anyhow::Result<Addr<Hub>> {
+    let (s, c, r) = (store.clone(), cache.clone(), registry.clone());
+    let hub = Supervisor::start_in_arbiter(&Arbiter::new().handle(), move |_| Hub::new(s, c, r));
     for env in store.environments().await? {
         hub.send(LoadEnv(env.id)).await.context("hub")?.with_context(|| format!("loading environment {}", env.id))?;
     }
     Ok(hub)
+}
+
+/// The change bus: in-process, or RabbitMQ with this node's listener and a periodic catch-up.
+async fn start_bus(settings: &Settings, hub: &Addr<Hub>) -> anyhow::Result<(ChangeBus, Option<Arc<AtomicBool>>)> {
+    let Some(url) = &settings.bus.amqp_url else { return Ok((ChangeBus::in_process(hub.clone()), None)) };
+    let config = AmqpConfig {
+        url: url.expose_secret().to_owned(),
+        exchange: settings.bus.exchange.clone(),
+        connect_timeout: Duration::from_secs(settings.bus.connect_timeout_seconds),
+    };
+    let publisher = ChangePublisher::connect(&config).await.context("connecting to RabbitMQ (bus.amqp_url)")?;
+    let healthy = Arc::new(AtomicBool::new(false));
+    ChangeListener::start(config, hub.clone(), healthy.clone());
+    if settings.bus.resync_interval_seconds > 0 {
+        let (hub, every) = (hub.clone(), Duration::from_secs(settings.bus.resync_interval_seconds));
+        actix_web::rt::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                hub.do_send(Resync);
+            }
+        });
+    }
+    Ok((ChangeBus::amqp(hub.clone(), publisher), Some(healthy)))
 }
 
 impl Application {
@@ -92,11 +96,14 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.http.addr).with_context(|| format!("binding {}", settings.http.addr))?;
         let port = listener.local_addr()?.port();
-        bootstrap::first_start(&store, &settings, port).await?;
+        let admin_token = bootstrap::first_start(&store, &settings, port).await?;
+        let cache = connect_cache(&settings)?;
         let registry = SnapshotRegistry::default();
-        let hub = start_hub(&store, &registry).await?;
-        let state = web::Data::new(app_state(settings.streaming, settings.http.max_body_bytes, store, hub, registry));
+        let hub = start_hub(&store, &cache, &registry).await?;
+        let (bus, bus_health) = start_bus(&settings, &hub).await?;
         let workers = if settings.http.workers == 0 { num_workers() } else { settings.http.workers };
+        let parts = state::Parts { store, cache, hub: hub.clone(), registry, bus, bus_health, admin_token };
+        let state = web::Data::new(AppState::new(&settings, parts));
         let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes::configure))
             .workers(workers)
             .tcp_nodelay(true)
@@ -108,7 +115,7 @@ impl Application {
             "Vane {} listening on port {port} — check: curl http://127.0.0.1:{port}/health/liveness",
             env!("CARGO_PKG_VERSION")
         );
-        Ok(Self { port, server })
+        Ok(Self { port, server, hub })
     }
 
     /// The port the server listens on.
@@ -116,28 +123,15 @@ impl Application {
         self.port
     }
 
+    /// The node's hub.
+    pub fn hub(&self) -> Addr<Hub> {
+        self.hub.clone()
+    }
+
     /// Serves until SIGINT/SIGTERM, then stops gracefully.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-fn app_state(
-    streaming: StreamingSettings,
-    max_body_bytes: usize,
-    store: Store,
-    hub: Addr<Hub>,
-    registry: SnapshotRegistry,
-) -> AppState {
-    let access = Access::new(store.clone(), Duration::from_secs(streaming.token_expiry_seconds));
-    let config = SessionConfig {
-        client_timeout: Duration::from_secs(streaming.client_timeout_seconds),
-        outbound_queue: streaming.outbound_queue,
-        write_timeout: WRITE_TIMEOUT,
-    };
-    let users = Arc::new(|_env, _user: &vane_schema::wire::EndUser| {});
-    let session_deps = SessionDeps { hub: hub.clone(), registry: registry.clone(), users, config };
-    AppState { store, access, hub, registry, session_deps, streaming, max_body_bytes }
 }
 
 fn num_workers() -> usize {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use vane_schema::secret::{ConnectionToken, SecretType, env_id};
 
+use crate::cache::Cache;
 use crate::store::{SecretInfo, Store, StoreError};
 
 /// How long a looked-up secret is trusted before the store is asked again (a revoked secret stops working
@@ -44,6 +45,8 @@ pub struct StreamParams {
 pub struct Access {
     /// Source of truth.
     store: Store,
+    /// Shared cache (Redis in cluster mode), asked before the store.
+    shared: Cache,
     /// secret → (what it grants, or unknown; when looked up).
     cache: Arc<Mutex<HashMap<String, (Option<SecretInfo>, Instant)>>>,
     /// Accepted token clock skew, both ways.
@@ -52,9 +55,9 @@ pub struct Access {
 
 impl Access {
     /// An access checker accepting tokens within `token_window` of this node's clock.
-    pub fn new(store: Store, token_window: Duration) -> Self {
+    pub fn new(store: Store, shared: Cache, token_window: Duration) -> Self {
         let token_window_ms = i64::try_from(token_window.as_millis()).unwrap_or(i64::MAX);
-        Self { store, cache: Arc::default(), token_window_ms }
+        Self { store, shared, cache: Arc::default(), token_window_ms }
     }
 
     /// Validates a streaming request as FeatBit's `RequestValidator` does, returning the environment and the
@@ -92,12 +95,21 @@ impl Access {
         self.secret(secret).await?.ok_or_else(|| AccessError::Invalid("secret is not found".into()))
     }
 
-    /// Looks a secret up, cache first.
+    /// Looks a secret up: this node's memory, then the shared cache, then the store.
     pub async fn secret(&self, secret: &str) -> Result<Option<SecretInfo>, AccessError> {
         if let Some(hit) = self.cached(secret) {
             return Ok(hit);
         }
-        let found = self.store.find_secret(secret).await?;
+        let found = match self.shared.secret(secret).await {
+            Some(info) => Some(info),
+            None => {
+                let found = self.store.find_secret(secret).await?;
+                if let Some(info) = found {
+                    self.shared.put_secret(secret, info).await;
+                }
+                found
+            }
+        };
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= MAX_ENTRIES {
             cache.clear();

@@ -27,6 +27,11 @@ pub use flag::CompiledFlag;
 pub use segment::{CompiledSegment, Segments, compile_segments};
 use vane_schema::wire::{EndUser, Variation};
 
+/// Whether `pattern` compiles as a FeatBit (.NET-syntax) regular expression; the management API rejects the rest.
+pub fn is_valid_regex(pattern: &str) -> bool {
+    pattern::Pattern::compile(pattern).is_some()
+}
+
 /// Evaluates `flag` for `user` against the environment's `segments`.
 pub fn evaluate<'a>(flag: &'a CompiledFlag, segments: &Segments, user: &EndUser) -> Evaluation<'a> {
     flag.evaluate(segments, user)

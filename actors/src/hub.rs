@@ -16,9 +16,12 @@ use actix::prelude::*;
 use uuid::Uuid;
 use vane_schema::secret::SecretType;
 
-pub use messages::{Connect, Disconnect, Evict, FlagChanged, LoadEnv, Push, PushKind, SegmentChanged, SessionCount};
+pub use messages::{
+    Connect, Disconnect, EnvDeleted, Evict, FlagChanged, LoadEnv, Push, PushKind, Resync, SegmentChanged, SessionCount,
+};
 pub use registry::SnapshotRegistry;
 
+use crate::cache::Cache;
 use crate::snapshot::EnvSnapshot;
 use crate::store::{Store, StoreError};
 
@@ -57,6 +60,8 @@ struct SessionHandle {
 pub struct Hub {
     /// Source of truth for loading environments.
     store: Store,
+    /// Shared cache, read before the store when loading an environment.
+    cache: Cache,
     /// Published snapshots; the hub is its only writer.
     registry: SnapshotRegistry,
     /// Connected sessions by environment.
@@ -67,8 +72,8 @@ pub struct Hub {
 
 impl Hub {
     /// A hub reading environments from `store` and publishing snapshots to `registry`.
-    pub fn new(store: Store, registry: SnapshotRegistry) -> Self {
-        Self { store, registry, sessions: HashMap::new(), next_id: 0 }
+    pub fn new(store: Store, cache: Cache, registry: SnapshotRegistry) -> Self {
+        Self { store, cache, registry, sessions: HashMap::new(), next_id: 0 }
     }
 
     /// Sends `push` to every session of `env_id` matching `kind`; evicts sessions whose mailbox is full (too slow)
@@ -114,4 +119,5 @@ impl Supervised for Hub {
     }
 }
 
+mod catch_up;
 mod handlers;

@@ -14,6 +14,9 @@
 //! Routing and HTTP status codes live in the server crate; nothing here knows about them.
 
 pub mod access;
+pub mod admin;
+pub mod cache;
+pub mod changes;
 pub mod eval;
 pub mod hub;
 pub mod session;

@@ -227,8 +227,11 @@ impl Handler<Push> for SdkSession {
 impl Handler<Evict> for SdkSession {
     type Result = ();
 
-    fn handle(&mut self, Evict::TooSlow: Evict, ctx: &mut Self::Context) {
+    fn handle(&mut self, evict: Evict, ctx: &mut Self::Context) {
         self.id = None; // the hub already forgot this session
-        self.close(ctx, close::TRY_AGAIN_LATER, "too slow, close by server");
+        match evict {
+            Evict::TooSlow => self.close(ctx, close::TRY_AGAIN_LATER, "too slow, close by server"),
+            Evict::EnvironmentDeleted => self.close(ctx, close::INVALID_REQUEST, "invalid request, close by server"),
+        }
     }
 }

@@ -58,6 +58,17 @@ impl SnapFlag {
     }
 }
 
+/// The result of [`EnvSnapshot::with_segment`].
+#[derive(Debug)]
+pub struct SegmentApplied {
+    /// The new snapshot.
+    pub snapshot: EnvSnapshot,
+    /// Flags that reference the segment (client SDKs re-evaluate them).
+    pub affected: Vec<Arc<SnapFlag>>,
+    /// Flags the change bumped and that were applied (server SDKs receive them).
+    pub changed: Vec<Arc<SnapFlag>>,
+}
+
 /// Everything a node knows about one environment, at one version.
 #[derive(Debug)]
 pub struct EnvSnapshot {
@@ -131,17 +142,27 @@ impl EnvSnapshot {
         ))
     }
 
-    /// The snapshot with `segment` applied, and the flags whose evaluation it can change; `None` when not newer.
-    pub fn with_segment(&self, segment: &Segment) -> Option<(Self, Vec<Arc<SnapFlag>>)> {
+    /// The snapshot with `segment` applied together with the flags its change bumped (those of `bumped` newer
+    /// than held). Returns the snapshot, the flags whose evaluation the change can affect (for client pushes) and
+    /// the bumped flags that were applied (for server pushes); `None` when the segment is not newer.
+    pub fn with_segment(&self, segment: &Segment, bumped: &[FeatureFlag]) -> Option<SegmentApplied> {
         if self.segments.get(&segment.id).is_some_and(|held| held.segment().updated_at >= segment.updated_at) {
             return None;
         }
         let mut segments = self.segments.clone();
         segments.insert(segment.id, Arc::new(CompiledSegment::compile(segment)));
-        let affected =
-            self.flags.values().filter(|f| f.compiled.segment_ids().contains(&segment.id)).cloned().collect();
-        let next = Self { env_id: self.env_id, flags: self.flags.clone(), segments, server_full: OnceLock::new() };
-        Some((next, affected))
+        let mut flags = self.flags.clone();
+        let mut changed = Vec::new();
+        for flag in bumped.iter().filter(|f| f.env_id == self.env_id) {
+            if flags.get(&flag.id).is_none_or(|held| held.flag().updated_at < flag.updated_at) {
+                let compiled = Arc::new(SnapFlag::new(flag));
+                flags.insert(flag.id, compiled.clone());
+                changed.push(compiled);
+            }
+        }
+        let affected = flags.values().filter(|f| f.compiled.segment_ids().contains(&segment.id)).cloned().collect();
+        let snapshot = Self { env_id: self.env_id, flags, segments, server_full: OnceLock::new() };
+        Some(SegmentApplied { snapshot, affected, changed })
     }
 
     /// Flags changed after `timestamp` (ms, strict `>`), or all of them for 0.

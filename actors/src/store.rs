@@ -14,6 +14,7 @@ use vane_schema::entity::server_setting;
 use vane_schema::migration::Migrator;
 
 pub use environments::{NewEnvironment, SecretInfo};
+pub use flags::{flag_by_key_in, segment_in, upsert_flag_in, upsert_segment_in};
 
 /// Database failures, with the cause kept for logs.
 #[derive(Debug, thiserror::Error)]

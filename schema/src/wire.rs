@@ -4,6 +4,7 @@
 //! one, and write timestamps with millisecond precision (`2024-01-02T03:04:05.123Z`) so every SDK derives the same
 //! version from them.
 
+pub mod change;
 mod de;
 pub mod flag;
 pub mod insight;

@@ -14,13 +14,23 @@ async fn liveness() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("Healthy")
 }
 
+/// 503 `Unhealthy` when the database does not answer. A disconnected broker or cache only degrades the node (it
+/// keeps serving SDKs from memory and the database, and catches up when they return), so it answers 200
+/// `Degraded: …` rather than making a load balancer drop every node during a broker or Redis outage. Snapshots are
+/// loaded before the server starts listening.
 #[get("/health/readiness")]
 async fn readiness(state: web::Data<AppState>) -> HttpResponse {
-    match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain").body("Healthy"),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness: database unreachable");
-            HttpResponse::ServiceUnavailable().content_type("text/plain").body("Unhealthy")
-        }
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "readiness: database unreachable");
+        return HttpResponse::ServiceUnavailable().content_type("text/plain").body("Unhealthy: database");
     }
+    let mut degraded = Vec::new();
+    if !state.bus_is_healthy() {
+        degraded.push("bus");
+    }
+    if !state.cache.is_healthy().await {
+        degraded.push("cache");
+    }
+    let body = if degraded.is_empty() { "Healthy".to_owned() } else { format!("Degraded: {}", degraded.join(", ")) };
+    HttpResponse::Ok().content_type("text/plain").body(body)
 }

@@ -26,7 +26,7 @@ async fn open_sdk_stream(
     }
     let params = stream_params(req.query_string());
     let (response, ws, stream) = actix_ws::handle(&req, body)?;
-    let max = state.streaming.max_frame_bytes;
+    let max = state.max_frame_bytes;
     let stream = stream.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
     let state = state.into_inner();
     actix_web::rt::spawn(async move {

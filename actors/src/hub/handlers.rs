@@ -7,13 +7,22 @@ use uuid::Uuid;
 
 use super::messages::*;
 use super::{Hub, HubError, SessionHandle, SessionId};
-use crate::snapshot::{EnvSnapshot, server_patch};
+use bytestring::ByteString;
+use vane_schema::wire::{FeatureFlag, Segment};
+
+use crate::cache::Cache;
+use crate::snapshot::{EnvSnapshot, SnapFlag, server_patch};
 use crate::store::Store;
 
-/// Loads an environment's flags and segments; `UnknownEnvironment` if it does not exist.
-async fn load(store: Store, env_id: Uuid) -> Result<EnvSnapshot, HubError> {
+/// Loads an environment's flags and segments, from the shared cache when it holds them, else from the store
+/// (then filling the cache); `UnknownEnvironment` if it does not exist.
+async fn load(store: Store, cache: Cache, env_id: Uuid) -> Result<EnvSnapshot, HubError> {
     store.environment(env_id).await?.ok_or(HubError::UnknownEnvironment(env_id))?;
+    if let Some((flags, segments)) = cache.environment(env_id).await {
+        return Ok(EnvSnapshot::new(env_id, &flags, &segments));
+    }
     let (flags, segments) = (store.flags(env_id).await?, store.segments(env_id).await?);
+    cache.put_environment(env_id, &flags, &segments).await;
     Ok(EnvSnapshot::new(env_id, &flags, &segments))
 }
 
@@ -24,7 +33,11 @@ impl Hub {
         if let Some(snapshot) = self.registry.get(env_id) {
             return Box::pin(fut::ready(Ok(snapshot)));
         }
-        Box::pin(load(self.store.clone(), env_id).into_actor(self).map(|res, hub, _| res.map(|s| hub.publish(s))))
+        Box::pin(
+            load(self.store.clone(), self.cache.clone(), env_id)
+                .into_actor(self)
+                .map(|res, hub, _| res.map(|s| hub.publish(s))),
+        )
     }
 }
 
@@ -68,9 +81,40 @@ impl Handler<FlagChanged> for Hub {
     type Result = ();
 
     fn handle(&mut self, FlagChanged(flag): FlagChanged, _: &mut Self::Context) {
+        self.apply_flag(&flag);
+    }
+}
+
+impl Handler<SegmentChanged> for Hub {
+    type Result = AtomicResponse<Self, ()>;
+
+    fn handle(&mut self, msg: SegmentChanged, _: &mut Self::Context) -> Self::Result {
+        let SegmentChanged { change, bumped } = msg;
+        let (store, env_id, ids) = (self.store.clone(), change.segment.env_id, change.affected_flag_ids);
+        // Atomic: a later change must not overtake this one while the affected flags are read.
+        AtomicResponse::new(Box::pin(
+            async move {
+                match bumped {
+                    Some(flags) => flags,
+                    None if ids.is_empty() => Vec::new(),
+                    None => store.flags_by_ids(env_id, &ids).await.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "cannot read the flags a segment change affects; catch-up will");
+                        Vec::new()
+                    }),
+                }
+            }
+            .into_actor(self)
+            .map(move |flags, hub, _| hub.apply_segment(&change.segment, &flags)),
+        ))
+    }
+}
+
+impl Hub {
+    /// Applies a flag change if it is newer than what is held, and pushes it.
+    pub(super) fn apply_flag(&mut self, flag: &FeatureFlag) {
         // Not loaded: nobody here holds it, and the next load reads the database.
         let Some(current) = self.registry.get(flag.env_id) else { return };
-        let Some((next, changed)) = current.with_flag(&flag) else {
+        let Some((next, changed)) = current.with_flag(flag) else {
             tracing::debug!(flag = %flag.key, "stale or duplicate flag change ignored");
             return;
         };
@@ -79,35 +123,27 @@ impl Handler<FlagChanged> for Hub {
         let frame = server_patch(&flags, &[]);
         self.push(flag.env_id, snapshot, flags, frame);
     }
-}
 
-impl Handler<SegmentChanged> for Hub {
-    type Result = ();
-
-    fn handle(&mut self, SegmentChanged(segment): SegmentChanged, _: &mut Self::Context) {
+    /// Applies a segment change (with the flags it bumped) if it is newer than what is held, and pushes it.
+    pub(super) fn apply_segment(&mut self, segment: &Segment, bumped: &[FeatureFlag]) {
         let Some(current) = self.registry.get(segment.env_id) else { return };
-        let Some((next, affected)) = current.with_segment(&segment) else {
+        let Some(applied) = current.with_segment(segment, bumped) else {
             tracing::debug!(segment = %segment.id, "stale or duplicate segment change ignored");
+            for flag in bumped {
+                self.apply_flag(flag);
+            }
             return;
         };
-        let snapshot = self.publish(next);
-        let frame = server_patch(&[], std::slice::from_ref(&segment));
-        self.push(segment.env_id, snapshot, Arc::from(affected), frame);
+        let snapshot = self.publish(applied.snapshot);
+        let frame = server_patch(&applied.changed, std::slice::from_ref(segment));
+        self.push(segment.env_id, snapshot, Arc::from(applied.affected), frame);
     }
-}
 
-impl Hub {
-    fn push(
-        &mut self,
-        env_id: Uuid,
-        snapshot: Arc<EnvSnapshot>,
-        flags: Arc<[Arc<crate::snapshot::SnapFlag>]>,
-        frame: bytestring::ByteString,
-    ) {
+    fn push(&mut self, env_id: Uuid, snapshot: Arc<EnvSnapshot>, flags: Arc<[Arc<SnapFlag>]>, frame: ByteString) {
         let server = Push { kind: PushKind::Server, snapshot: snapshot.clone(), flags: flags.clone(), frame };
         self.fan_out(env_id, &server);
         if !flags.is_empty() {
-            let client = Push { kind: PushKind::Client, snapshot, flags, frame: Default::default() };
+            let client = Push { kind: PushKind::Client, snapshot, flags, frame: ByteString::default() };
             self.fan_out(env_id, &client);
         }
     }

@@ -6,7 +6,8 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use uuid::Uuid;
 use vane_schema::secret::SecretType;
-use vane_schema::wire::{FeatureFlag, Segment};
+use vane_schema::wire::FeatureFlag;
+use vane_schema::wire::change::SegmentChange;
 
 use super::{HubError, SessionId};
 use crate::snapshot::{EnvSnapshot, SnapFlag};
@@ -45,10 +46,28 @@ pub struct LoadEnv(pub Uuid);
 #[rtype(result = "()")]
 pub struct FlagChanged(pub FeatureFlag);
 
-/// A segment was created or changed (from the bus).
+/// A segment was created or changed (from the bus). `bumped` carries the affected flags as the change bumped
+/// them when the sender has them at hand; otherwise the hub reads `affected_flag_ids` from the store, as FeatBit's
+/// evaluation server does.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
-pub struct SegmentChanged(pub Segment);
+pub struct SegmentChanged {
+    /// FeatBit's segment-change body.
+    pub change: SegmentChange,
+    /// The affected flags after the change, if known.
+    pub bumped: Option<Vec<FeatureFlag>>,
+}
+
+/// An environment was deleted: forget it and close its sessions.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct EnvDeleted(pub Uuid);
+
+/// Catch up from the database: apply to every loaded environment whatever is newer there (after a broker
+/// reconnect, on start, periodically).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Resync;
 
 /// How many sessions the hub holds (ops and tests).
 #[derive(Message)]
@@ -92,4 +111,6 @@ pub struct Push {
 pub enum Evict {
     /// It fell too far behind (close 1013).
     TooSlow,
+    /// Its environment was deleted (close 4003: the secret is gone for good).
+    EnvironmentDeleted,
 }

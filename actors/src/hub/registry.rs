@@ -25,6 +25,16 @@ impl SnapshotRegistry {
         self.inner.write().unwrap_or_else(|e| e.into_inner()).insert(snapshot.env_id(), snapshot);
     }
 
+    /// Forgets an environment (hub only).
+    pub(crate) fn remove(&self, env_id: Uuid) {
+        self.inner.write().unwrap_or_else(|e| e.into_inner()).remove(&env_id);
+    }
+
+    /// The loaded environments.
+    pub fn env_ids(&self) -> Vec<Uuid> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).keys().copied().collect()
+    }
+
     /// Number of loaded environments.
     pub fn len(&self) -> usize {
         self.inner.read().unwrap_or_else(|e| e.into_inner()).len()

@@ -100,14 +100,15 @@ fn a_segment_change_reports_only_the_flags_that_use_it() {
     let mut changed = seg.clone();
     changed.included = vec!["u1".into()];
     changed.updated_at = parse("2024-01-01T00:00:05.000Z").expect("time");
-    let (s2, affected) = s.with_segment(&changed).expect("newer applies");
+    let applied = s.with_segment(&changed, &[]).expect("newer applies");
+    let (s2, affected) = (applied.snapshot, applied.affected);
     assert_eq!(affected.iter().map(|f| f.flag().key.as_str()).collect::<Vec<_>>(), ["uses"]);
     let push = json(&s2.client_patch(&user, &affected));
     assert_eq!(push["data"]["eventType"], "patch");
     assert_eq!(push["data"]["userKeyId"], "u1");
     assert_eq!(push["data"]["featureFlags"][0]["variation"], "false", "u1 is now in the segment");
     assert_eq!(push["data"]["featureFlags"][0]["matchReason"], "seg");
-    assert!(s2.with_segment(&changed).is_none());
+    assert!(s2.with_segment(&changed, &[]).is_none());
 }
 
 #[test]
@@ -136,4 +137,20 @@ fn server_push_carries_changed_flags_and_segments_as_they_are() {
     assert_eq!(frame["data"]["eventType"], "patch");
     assert_eq!(frame["data"]["featureFlags"][0]["key"], "a");
     assert_eq!(frame["data"]["segments"], serde_json::json!([]));
+}
+
+#[test]
+fn a_segment_change_applies_the_flags_it_bumped_in_the_same_version() {
+    let env = Uuid::new_v4();
+    let seg = segment(env, &[], "2024-01-01T00:00:00.000Z");
+    let uses = in_segment(flag(env, "uses", "2024-01-01T00:00:00.000Z"), seg.id);
+    let s = EnvSnapshot::new(env, std::slice::from_ref(&uses), std::slice::from_ref(&seg));
+    let mut changed = seg.clone();
+    changed.updated_at = parse("2024-01-01T00:00:05.000Z").expect("time");
+    let mut bumped = uses.clone();
+    bumped.updated_at = changed.updated_at;
+    let applied = s.with_segment(&changed, &[bumped, uses]).expect("applies");
+    assert_eq!(applied.changed.len(), 1, "only the newer copy of the flag is applied");
+    assert_eq!(applied.affected[0].updated_ms(), 1_704_067_205_000, "clients see the bumped version");
+    assert_eq!(applied.snapshot.version(), 1_704_067_205_000);
 }

@@ -43,12 +43,22 @@ impl Store {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        row.insert(self.connection()).await.map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                StoreError::Conflict(format!("environment key {:?}", new.key))
-            }
-            _ => StoreError::Db(e),
-        })
+        row.insert(self.connection())
+            .await
+            .map_err(super::flags::unique_as_conflict(|| format!("environment key {:?}", new.key)))
+    }
+
+    /// Deletes an environment with its flags and segments (end users and insights are kept for reports).
+    /// Returns whether it existed.
+    pub async fn delete_environment(&self, id: Uuid) -> Result<bool, StoreError> {
+        use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+        use vane_schema::entity::{feature_flag, segment};
+        let txn = self.connection().begin().await?;
+        feature_flag::Entity::delete_many().filter(feature_flag::Column::EnvId.eq(id)).exec(&txn).await?;
+        segment::Entity::delete_many().filter(segment::Column::EnvId.eq(id)).exec(&txn).await?;
+        let deleted = environment::Entity::delete_by_id(id).exec(&txn).await?.rows_affected > 0;
+        txn.commit().await?;
+        Ok(deleted)
     }
 
     /// All environments, oldest first.

@@ -1,0 +1,124 @@
+//! Flag writes: create-or-replace, partial update, archive; and reads.
+
+use std::collections::HashSet;
+
+use sea_orm::TransactionTrait;
+use serde_json::Value;
+use uuid::Uuid;
+use vane_schema::wire::FeatureFlag;
+use vane_schema::wire::change::Change;
+
+use super::{Admin, AdminError, next_version, validate};
+use crate::store::{flag_by_key_in, upsert_flag_in};
+
+/// Fields a client cannot set: the server owns identity and versioning.
+const SERVER_OWNED: [&str; 6] = ["id", "envId", "key", "revision", "createdAt", "updatedAt"];
+
+fn parse_flag(body: Value) -> Result<FeatureFlag, AdminError> {
+    if !body.is_object() {
+        return Err(AdminError::Body("expected a JSON object".into()));
+    }
+    serde_json::from_value(body).map_err(|e| AdminError::Body(e.to_string()))
+}
+
+impl Admin {
+    /// Creates or replaces the flag `key`; returns it as stored and whether it was created.
+    pub async fn put_flag(&self, env_id: Uuid, key: &str, body: Value) -> Result<(FeatureFlag, bool), AdminError> {
+        validate::key(key)?;
+        let requested_id = body.get("id").and_then(Value::as_str).map(str::to_owned);
+        let body_key = body.get("key").and_then(Value::as_str).map(str::to_owned);
+        let flag = parse_flag(body)?;
+        if body_key.is_some_and(|k| k != key) {
+            return Err(AdminError::Invalid { code: "key_mismatch", message: "body key differs from the path".into() });
+        }
+        self.save_flag(env_id, key, |existing| {
+            let id = match (existing, requested_id) {
+                (Some(old), Some(id)) if Uuid::parse_str(&id).ok() != Some(old.id) => {
+                    return Err(AdminError::Conflict(format!("flag {key:?} has id {}", old.id)));
+                }
+                (Some(old), _) => old.id,
+                (None, Some(id)) => Uuid::parse_str(&id).map_err(|_| AdminError::Body("id must be a UUID".into()))?,
+                (None, None) => Uuid::new_v4(),
+            };
+            Ok(FeatureFlag { id, ..flag })
+        })
+        .await
+    }
+
+    /// Changes some top-level fields of an existing flag (e.g. `{"isEnabled": false}`).
+    pub async fn patch_flag(&self, env_id: Uuid, key: &str, patch: Value) -> Result<FeatureFlag, AdminError> {
+        validate::key(key)?;
+        let Value::Object(patch) = patch else { return Err(AdminError::Body("expected a JSON object".into())) };
+        if let Some(field) = patch.keys().find(|k| SERVER_OWNED.contains(&k.as_str())) {
+            return Err(AdminError::Invalid { code: "read_only_field", message: format!("{field} cannot be changed") });
+        }
+        let (flag, _) = self
+            .save_flag(env_id, key, |existing| {
+                let existing = existing.ok_or_else(|| AdminError::NotFound(format!("flag {key:?}")))?;
+                let Ok(Value::Object(mut merged)) = serde_json::to_value(existing) else {
+                    return Err(AdminError::Body("stored flag is not an object".into()));
+                };
+                merged.extend(patch);
+                parse_flag(Value::Object(merged))
+            })
+            .await?;
+        Ok(flag)
+    }
+
+    /// Archives a flag (FeatBit's delete): SDKs see `isArchived: true`, client SDKs "flag archived".
+    pub async fn archive_flag(&self, env_id: Uuid, key: &str) -> Result<FeatureFlag, AdminError> {
+        self.patch_flag(env_id, key, serde_json::json!({"isArchived": true})).await
+    }
+
+    /// One flag.
+    pub async fn flag(&self, env_id: Uuid, key: &str) -> Result<FeatureFlag, AdminError> {
+        self.require_environment(env_id).await?;
+        self.store.flag_by_key(env_id, key).await?.ok_or_else(|| AdminError::NotFound(format!("flag {key:?}")))
+    }
+
+    /// Every flag of an environment, by key.
+    pub async fn flags(&self, env_id: Uuid) -> Result<Vec<FeatureFlag>, AdminError> {
+        self.require_environment(env_id).await?;
+        let mut flags = self.store.flags(env_id).await?;
+        flags.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(flags)
+    }
+
+    /// The write path: in one transaction read the current flag (locked), build the new one, stamp it, validate
+    /// it and store it; then cache and publish.
+    async fn save_flag(
+        &self,
+        env_id: Uuid,
+        key: &str,
+        build: impl FnOnce(Option<&FeatureFlag>) -> Result<FeatureFlag, AdminError>,
+    ) -> Result<(FeatureFlag, bool), AdminError> {
+        self.require_environment(env_id).await?;
+        let segments: HashSet<Uuid> = self.store.segments(env_id).await?.into_iter().map(|s| s.id).collect();
+        let txn = self.store.connection().begin().await?;
+        let existing = flag_by_key_in(&txn, env_id, key).await?;
+        let mut flag = build(existing.as_ref())?;
+        flag.env_id = env_id;
+        flag.key = key.to_owned();
+        flag.revision = Uuid::new_v4();
+        flag.updated_at = next_version(existing.as_ref().map(|f| f.updated_at));
+        flag.created_at = existing.as_ref().map_or(flag.updated_at, |f| f.created_at);
+        if flag.variation_type.is_empty() {
+            flag.variation_type = "string".into();
+        }
+        validate::flag(&flag, &segments)?;
+        if existing.as_ref().is_some_and(|old| same_content(old, &flag)) {
+            return Ok((existing.unwrap_or(flag), false));
+        }
+        upsert_flag_in(&txn, &flag).await?;
+        txn.commit().await?;
+        self.cache.put_flag(&flag).await;
+        self.announce(Change::Flag(flag.clone())).await;
+        Ok((flag, existing.is_none()))
+    }
+}
+
+/// Equal but for the version stamps: nothing to write or push.
+fn same_content(old: &FeatureFlag, new: &FeatureFlag) -> bool {
+    let stamp = |f: &FeatureFlag| FeatureFlag { revision: Uuid::nil(), updated_at: Default::default(), ..f.clone() };
+    stamp(old) == stamp(new)
+}

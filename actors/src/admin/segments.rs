@@ -1,0 +1,103 @@
+//! Segment writes (create-or-replace, archive) and reads. A targeting change bumps the flags that use the
+//! segment, so SDKs that version by `updatedAt` take their re-evaluated values.
+
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use serde_json::Value;
+use uuid::Uuid;
+use vane_schema::wire::change::SegmentChange;
+use vane_schema::wire::{FeatureFlag, Segment};
+
+use super::{Admin, AdminError, next_version, validate};
+use crate::eval::CompiledFlag;
+use crate::store::{segment_in, upsert_flag_in, upsert_segment_in};
+
+impl Admin {
+    /// Creates or replaces segment `id`; returns it as stored and whether it was created.
+    pub async fn put_segment(&self, env_id: Uuid, id: Uuid, body: Value) -> Result<(Segment, bool), AdminError> {
+        if !body.is_object() {
+            return Err(AdminError::Body("expected a JSON object".into()));
+        }
+        let segment: Segment = serde_json::from_value(body).map_err(|e| AdminError::Body(e.to_string()))?;
+        if !segment.key.is_empty() {
+            validate::key(&segment.key)?;
+        }
+        self.save_segment(env_id, id, |_| Ok(segment)).await
+    }
+
+    /// Archives a segment (it is still evaluated, as in FeatBit).
+    pub async fn archive_segment(&self, env_id: Uuid, id: Uuid) -> Result<Segment, AdminError> {
+        let (segment, _) = self
+            .save_segment(env_id, id, |existing| {
+                let existing = existing.ok_or_else(|| AdminError::NotFound(format!("segment {id}")))?;
+                Ok(Segment { is_archived: true, ..existing.clone() })
+            })
+            .await?;
+        Ok(segment)
+    }
+
+    /// One segment.
+    pub async fn segment(&self, env_id: Uuid, id: Uuid) -> Result<Segment, AdminError> {
+        self.require_environment(env_id).await?;
+        self.store.segment(env_id, id).await?.ok_or_else(|| AdminError::NotFound(format!("segment {id}")))
+    }
+
+    /// Every segment of an environment.
+    pub async fn segments(&self, env_id: Uuid) -> Result<Vec<Segment>, AdminError> {
+        self.require_environment(env_id).await?;
+        let mut segments = self.store.segments(env_id).await?;
+        segments.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        Ok(segments)
+    }
+
+    async fn save_segment(
+        &self,
+        env_id: Uuid,
+        id: Uuid,
+        build: impl FnOnce(Option<&Segment>) -> Result<Segment, AdminError>,
+    ) -> Result<(Segment, bool), AdminError> {
+        self.require_environment(env_id).await?;
+        let txn = self.store.connection().begin().await?;
+        let existing = segment_in(&txn, env_id, id).await?;
+        let mut segment = build(existing.as_ref())?;
+        segment.id = id;
+        segment.env_id = env_id;
+        segment.updated_at = next_version(existing.as_ref().map(|s| s.updated_at));
+        segment.created_at = existing.as_ref().map_or(segment.updated_at, |s| s.created_at);
+        if segment.key.is_empty() {
+            segment.key = existing.as_ref().map_or_else(|| id.simple().to_string(), |s| s.key.clone());
+        }
+        validate::segment(&segment)?;
+        upsert_segment_in(&txn, &segment).await?;
+        let bumped = self.bump_users_of(&txn, &segment).await?;
+        txn.commit().await?;
+        self.cache.put_segment(&segment).await;
+        for flag in &bumped {
+            self.cache.put_flag(flag).await;
+        }
+        let change =
+            SegmentChange { segment: segment.clone(), affected_flag_ids: bumped.iter().map(|f| f.id).collect() };
+        if let Err(e) = self.bus.publish_segment(change, bumped).await {
+            tracing::error!(error = %e, "segment change committed but not published; nodes will catch up");
+        }
+        Ok((segment, existing.is_none()))
+    }
+
+    /// Gives every flag referencing `segment` a new version, inside the segment's transaction.
+    async fn bump_users_of(
+        &self,
+        txn: &DatabaseTransaction,
+        segment: &Segment,
+    ) -> Result<Vec<FeatureFlag>, AdminError> {
+        let mut bumped = Vec::new();
+        for mut flag in self.store.flags(segment.env_id).await? {
+            if !CompiledFlag::compile(&flag).segment_ids().contains(&segment.id) {
+                continue;
+            }
+            flag.updated_at = next_version(Some(flag.updated_at)).max(segment.updated_at);
+            flag.revision = Uuid::new_v4();
+            upsert_flag_in(txn, &flag).await?;
+            bumped.push(flag);
+        }
+        Ok(bumped)
+    }
+}

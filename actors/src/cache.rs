@@ -1,0 +1,100 @@
+//! The shared cache in front of the database, in FeatBit's Redis layout (featbit-protocol.md §6.4) under a
+//! configurable prefix: flags and segments as JSON strings with a per-environment index by `updatedAt`, and secrets
+//! as hashes. In embedded mode there is no shared cache: every node's snapshots and secret cache are in memory
+//! already, so [`Cache::none`] does nothing.
+//!
+//! The cache is never the source of truth: a Redis failure is logged and the caller falls back to the database;
+//! catch-up always reads the database.
+
+mod redis;
+
+use uuid::Uuid;
+use vane_schema::wire::{FeatureFlag, Segment};
+
+pub use self::redis::{CacheError, RedisCache};
+use crate::store::SecretInfo;
+
+/// The cache; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Cache {
+    /// Redis, in cluster mode.
+    redis: Option<RedisCache>,
+}
+
+impl Cache {
+    /// No shared cache (embedded mode).
+    pub fn none() -> Self {
+        Self { redis: None }
+    }
+
+    /// Redis.
+    pub fn redis(redis: RedisCache) -> Self {
+        Self { redis: Some(redis) }
+    }
+
+    /// The Redis cache, if configured.
+    pub fn as_redis(&self) -> Option<&RedisCache> {
+        self.redis.as_ref()
+    }
+
+    /// Writes a flag and its index entry (after the database commit).
+    pub async fn put_flag(&self, flag: &FeatureFlag) {
+        if let Some(r) = &self.redis {
+            log_failure(r.put_flag(flag).await, "flag");
+        }
+    }
+
+    /// Writes a segment and its index entry.
+    pub async fn put_segment(&self, segment: &Segment) {
+        if let Some(r) = &self.redis {
+            log_failure(r.put_segment(segment).await, "segment");
+        }
+    }
+
+    /// A secret from the cache; `None` when not cached or Redis is unreachable.
+    pub async fn secret(&self, secret: &str) -> Option<SecretInfo> {
+        let r = self.redis.as_ref()?;
+        r.secret(secret).await.inspect_err(|e| tracing::debug!(error = %e, "cache read failed")).ok().flatten()
+    }
+
+    /// Remembers a secret found in the database.
+    pub async fn put_secret(&self, secret: &str, info: SecretInfo) {
+        if let Some(r) = &self.redis {
+            log_failure(r.put_secret(secret, info).await, "secret");
+        }
+    }
+
+    /// Forgets a secret (its environment was deleted).
+    pub async fn forget_secret(&self, secret: &str) {
+        if let Some(r) = &self.redis {
+            log_failure(r.forget_secret(secret).await, "secret");
+        }
+    }
+
+    /// An environment's flags and segments from the cache, when it holds them (`None`: ask the database).
+    pub async fn environment(&self, env_id: Uuid) -> Option<(Vec<FeatureFlag>, Vec<Segment>)> {
+        let r = self.redis.as_ref()?;
+        r.environment(env_id).await.inspect_err(|e| tracing::debug!(error = %e, "cache read failed")).ok().flatten()
+    }
+
+    /// Stores a whole environment read from the database, and marks it complete.
+    pub async fn put_environment(&self, env_id: Uuid, flags: &[FeatureFlag], segments: &[Segment]) {
+        if let Some(r) = &self.redis {
+            log_failure(r.put_environment(env_id, flags, segments).await, "environment");
+        }
+    }
+
+    /// Whether the cache answers (always true without one).
+    pub async fn is_healthy(&self) -> bool {
+        match &self.redis {
+            Some(r) => r.ping().await.is_ok(),
+            None => true,
+        }
+    }
+}
+
+fn log_failure(result: Result<(), CacheError>, what: &str) {
+    if let Err(e) = result {
+        tracing::warn!(error = %e, what, "cache write failed; the database stays authoritative");
+    }
+}

@@ -1,0 +1,209 @@
+//! Redis access through deadpool-redis, with every key under the configured prefix.
+
+use std::time::Duration;
+
+use deadpool_redis::redis::{AsyncCommands, pipe};
+use deadpool_redis::{Config, Pool, Runtime};
+use uuid::Uuid;
+use vane_schema::secret::SecretType;
+use vane_schema::wire::time::unix_ms;
+use vane_schema::wire::{FeatureFlag, Segment};
+
+use crate::store::SecretInfo;
+
+/// Bound on every Redis round trip, so a hung Redis degrades to the database instead of stalling requests.
+const TIMEOUT: Duration = Duration::from_secs(2);
+/// Cached secrets expire so a revoked one stops working even if its deletion missed the cache.
+const SECRET_TTL_SECONDS: u64 = 600;
+
+/// Redis failures.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// No connection could be had from the pool.
+    #[error("redis pool")]
+    Pool(#[from] deadpool_redis::PoolError),
+    /// A command failed.
+    #[error("redis command")]
+    Redis(#[from] deadpool_redis::redis::RedisError),
+    /// The pool could not be built from the URL.
+    #[error("redis configuration")]
+    Config(#[from] deadpool_redis::CreatePoolError),
+    /// No answer in time.
+    #[error("redis timed out")]
+    Timeout,
+}
+
+/// A Redis connection pool and the key prefix.
+#[derive(Clone)]
+pub struct RedisCache {
+    /// Connections.
+    pool: Pool,
+    /// Prefix of every key (`featbit:` by default, per test in tests).
+    prefix: String,
+}
+
+impl std::fmt::Debug for RedisCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCache").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+async fn timed<T>(f: impl std::future::Future<Output = Result<T, CacheError>>) -> Result<T, CacheError> {
+    tokio::time::timeout(TIMEOUT, f).await.map_err(|_| CacheError::Timeout)?
+}
+
+impl RedisCache {
+    /// A pool for `url`; connects lazily.
+    pub fn new(url: &str, prefix: &str) -> Result<Self, CacheError> {
+        let pool = Config::from_url(url).create_pool(Some(Runtime::Tokio1))?;
+        Ok(Self { pool, prefix: prefix.to_owned() })
+    }
+
+    /// `{prefix}{rest}`.
+    pub fn key(&self, rest: &str) -> String {
+        format!("{}{rest}", self.prefix)
+    }
+
+    /// One round trip.
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        timed(async {
+            let mut c = self.pool.get().await?;
+            let _: String = deadpool_redis::redis::cmd("PING").query_async(&mut c).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Writes the flag JSON first, then its index entry (FeatBit's order).
+    pub async fn put_flag(&self, flag: &FeatureFlag) -> Result<(), CacheError> {
+        let json = serde_json::to_string(flag).unwrap_or_default();
+        let (key, index) = (self.key(&format!("flag:{}", flag.id)), self.key(&format!("flag-index:{}", flag.env_id)));
+        timed(async {
+            let mut c = self.pool.get().await?;
+            let () = c.set(&key, json).await?;
+            let () = c.zadd(&index, flag.id.to_string(), unix_ms(&flag.updated_at)).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Writes the segment JSON, then its index entry.
+    pub async fn put_segment(&self, s: &Segment) -> Result<(), CacheError> {
+        let json = serde_json::to_string(s).unwrap_or_default();
+        let (key, index) = (self.key(&format!("segment:{}", s.id)), self.key(&format!("segment-index:{}", s.env_id)));
+        timed(async {
+            let mut c = self.pool.get().await?;
+            let () = c.set(&key, json).await?;
+            let () = c.zadd(&index, s.id.to_string(), unix_ms(&s.updated_at)).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A cached secret.
+    pub async fn secret(&self, secret: &str) -> Result<Option<SecretInfo>, CacheError> {
+        let key = self.key(&format!("secret:{secret}"));
+        timed(async {
+            let mut c = self.pool.get().await?;
+            let (kind, env): (Option<String>, Option<String>) =
+                deadpool_redis::redis::cmd("HMGET").arg(&key).arg("type").arg("envId").query_async(&mut c).await?;
+            let kind = kind.as_deref().and_then(SecretType::parse);
+            let env_id = env.as_deref().and_then(|e| Uuid::parse_str(e).ok());
+            Ok(kind.zip(env_id).map(|(kind, env_id)| SecretInfo { env_id, kind }))
+        })
+        .await
+    }
+
+    /// Caches a secret.
+    pub async fn put_secret(&self, secret: &str, info: SecretInfo) -> Result<(), CacheError> {
+        let key = self.key(&format!("secret:{secret}"));
+        timed(async {
+            let mut c = self.pool.get().await?;
+            let () = pipe()
+                .hset_multiple(&key, &[("type", info.kind.as_str().to_owned()), ("envId", info.env_id.to_string())])
+                .expire(&key, SECRET_TTL_SECONDS as i64)
+                .query_async(&mut c)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes a cached secret.
+    pub async fn forget_secret(&self, secret: &str) -> Result<(), CacheError> {
+        let key = self.key(&format!("secret:{secret}"));
+        timed(async {
+            let mut c = self.pool.get().await?;
+            let () = c.del(&key).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// An environment's flags and segments, if a node stored it completely (`env-loaded:{envId}` marker).
+    pub async fn environment(&self, env_id: Uuid) -> Result<Option<(Vec<FeatureFlag>, Vec<Segment>)>, CacheError> {
+        timed(async {
+            let mut c = self.pool.get().await?;
+            let loaded: bool = c.exists(self.key(&format!("env-loaded:{env_id}"))).await?;
+            if !loaded {
+                return Ok(None);
+            }
+            let flags = self.members(&mut c, "flag", &format!("flag-index:{env_id}")).await?;
+            let segments = self.members(&mut c, "segment", &format!("segment-index:{env_id}")).await?;
+            Ok(Some((flags, segments)))
+        })
+        .await
+    }
+
+    async fn members<T: serde::de::DeserializeOwned>(
+        &self,
+        c: &mut deadpool_redis::Connection,
+        kind: &str,
+        index: &str,
+    ) -> Result<Vec<T>, CacheError> {
+        let ids: Vec<String> = c.zrange(self.key(index), 0, -1).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| self.key(&format!("{kind}:{id}"))).collect();
+        let values: Vec<Option<String>> = c.mget(keys).await?;
+        // Orphan index members (value already gone) are skipped, as FeatBit does.
+        Ok(values.into_iter().flatten().filter_map(|v| serde_json::from_str(&v).ok()).collect())
+    }
+
+    /// Stores a whole environment and marks it complete.
+    pub async fn put_environment(
+        &self,
+        env_id: Uuid,
+        flags: &[FeatureFlag],
+        segments: &[Segment],
+    ) -> Result<(), CacheError> {
+        timed(async {
+            let mut c = self.pool.get().await?;
+            let mut p = pipe();
+            for f in flags {
+                p.set(self.key(&format!("flag:{}", f.id)), serde_json::to_string(f).unwrap_or_default()).ignore();
+                p.zadd(self.key(&format!("flag-index:{env_id}")), f.id.to_string(), unix_ms(&f.updated_at)).ignore();
+            }
+            for s in segments {
+                p.set(self.key(&format!("segment:{}", s.id)), serde_json::to_string(s).unwrap_or_default()).ignore();
+                p.zadd(self.key(&format!("segment-index:{env_id}")), s.id.to_string(), unix_ms(&s.updated_at)).ignore();
+            }
+            p.set(self.key(&format!("env-loaded:{env_id}")), "true").ignore();
+            let () = p.query_async(&mut c).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes every key under the prefix (tests clean up with this; never used on a shared prefix).
+    pub async fn delete_prefix(&self) -> Result<u64, CacheError> {
+        let mut c = self.pool.get().await?;
+        let keys: Vec<String> = c.keys(format!("{}*", self.prefix)).await?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let n: u64 = c.del(keys).await?;
+        Ok(n)
+    }
+}

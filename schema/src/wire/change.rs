@@ -1,0 +1,123 @@
+//! Change messages between nodes (featbit-protocol.md §6.1): routing keys are FeatBit's topic names, bodies are
+//! FeatBit's JSON, so a FeatBit API server publishing to the same exchange drives Vane nodes too.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::flag::FeatureFlag;
+use super::segment::Segment;
+
+/// Routing key of flag changes; the body is the full flag JSON.
+pub const FLAG_CHANGE: &str = "featbit-feature-flag-change";
+/// Routing key of segment changes; the body is a [`SegmentChange`].
+pub const SEGMENT_CHANGE: &str = "featbit-segment-change";
+/// Routing key of environment deletions (Vane's own); the body is an [`EnvironmentDeleted`].
+pub const ENVIRONMENT_DELETED: &str = "vane-environment-deleted";
+
+/// Body of a segment change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentChange {
+    /// The segment as stored (its `envId` routes the change).
+    pub segment: Segment,
+    /// Flags whose evaluation the change can affect.
+    pub affected_flag_ids: Vec<Uuid>,
+}
+
+/// Body of an environment deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentDeleted {
+    /// The deleted environment.
+    pub env_id: Uuid,
+}
+
+/// Any change, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A flag was created, changed or archived.
+    Flag(FeatureFlag),
+    /// A segment was created, changed or archived.
+    Segment(SegmentChange),
+    /// An environment and everything in it was deleted.
+    EnvironmentDeleted(EnvironmentDeleted),
+}
+
+/// A message whose routing key or body is not a change.
+#[derive(Debug, thiserror::Error)]
+#[error("undecodable change message ({routing_key})")]
+pub struct DecodeError {
+    /// The routing key it came with.
+    pub routing_key: String,
+    /// The JSON error, if the key was known.
+    #[source]
+    pub source: Option<serde_json::Error>,
+}
+
+impl Change {
+    /// The routing key this change is published with.
+    pub fn routing_key(&self) -> &'static str {
+        match self {
+            Self::Flag(_) => FLAG_CHANGE,
+            Self::Segment(_) => SEGMENT_CHANGE,
+            Self::EnvironmentDeleted(_) => ENVIRONMENT_DELETED,
+        }
+    }
+
+    /// The environment it concerns.
+    pub fn env_id(&self) -> Uuid {
+        match self {
+            Self::Flag(f) => f.env_id,
+            Self::Segment(s) => s.segment.env_id,
+            Self::EnvironmentDeleted(e) => e.env_id,
+        }
+    }
+
+    /// The message body.
+    pub fn to_json(&self) -> Vec<u8> {
+        let body = match self {
+            Self::Flag(f) => serde_json::to_vec(f),
+            Self::Segment(s) => serde_json::to_vec(s),
+            Self::EnvironmentDeleted(e) => serde_json::to_vec(e),
+        };
+        body.unwrap_or_default()
+    }
+
+    /// Decodes a message by routing key.
+    pub fn decode(routing_key: &str, body: &[u8]) -> Result<Self, DecodeError> {
+        let err = |source| DecodeError { routing_key: routing_key.to_owned(), source };
+        match routing_key {
+            FLAG_CHANGE => serde_json::from_slice(body).map(Self::Flag).map_err(|e| err(Some(e))),
+            SEGMENT_CHANGE => serde_json::from_slice(body).map(Self::Segment).map_err(|e| err(Some(e))),
+            ENVIRONMENT_DELETED => serde_json::from_slice(body).map(Self::EnvironmentDeleted).map_err(|e| err(Some(e))),
+            _ => Err(err(None)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_round_trip_through_their_routing_keys() {
+        let flag =
+            FeatureFlag { id: Uuid::new_v4(), env_id: Uuid::new_v4(), key: "k".into(), ..FeatureFlag::default() };
+        let seg = SegmentChange {
+            segment: Segment { id: Uuid::new_v4(), ..Segment::default() },
+            affected_flag_ids: vec![flag.id],
+        };
+        for change in [
+            Change::Flag(flag.clone()),
+            Change::Segment(seg),
+            Change::EnvironmentDeleted(EnvironmentDeleted { env_id: flag.env_id }),
+        ] {
+            let decoded = Change::decode(change.routing_key(), &change.to_json()).expect("decodes");
+            assert_eq!(decoded, change);
+        }
+        let body = br#"{"segment":{"id":"0779d76b-afc6-4886-ab65-af8c004273ad","envId":""},"affectedFlagIds":[]}"#;
+        assert!(matches!(Change::decode(SEGMENT_CHANGE, body), Ok(Change::Segment(_))));
+        assert!(Change::decode("other", b"{}").is_err());
+        assert!(Change::decode(FLAG_CHANGE, b"nope").is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! The management API (`/api/v1`, `Authorization: Bearer <admin token>`): environments, flags and segments in
+//! FeatBit's JSON shapes. Every write is committed, cached and pushed to SDKs on every node.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::routes::body::{json_body, read_limited};
+use crate::startup::AppState;
+
+/// Mounts `/api/v1`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/environments", web::post().to(create_environment))
+            .route("/environments", web::get().to(list_environments))
+            .route("/environments/{env}", web::get().to(get_environment))
+            .route("/environments/{env}", web::delete().to(delete_environment))
+            .route("/environments/{env}/feature-flags", web::get().to(list_flags))
+            .route("/environments/{env}/feature-flags/{key}", web::get().to(get_flag))
+            .route("/environments/{env}/feature-flags/{key}", web::put().to(put_flag))
+            .route("/environments/{env}/feature-flags/{key}", web::patch().to(patch_flag))
+            .route("/environments/{env}/feature-flags/{key}", web::delete().to(archive_flag))
+            .route("/environments/{env}/segments", web::get().to(list_segments))
+            .route("/environments/{env}/segments/{id}", web::get().to(get_segment))
+            .route("/environments/{env}/segments/{id}", web::put().to(put_segment))
+            .route("/environments/{env}/segments/{id}", web::delete().to(archive_segment)),
+    );
+}
+
+/// Checks the bearer token (constant-time).
+fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let given =
+        req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let expected = state.admin_token.as_bytes();
+    let ok = given.is_some_and(|g| {
+        let g = g.trim().as_bytes();
+        g.len() == expected.len() && g.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    });
+    if ok { Ok(()) } else { Err(ApiError::Unauthorized("missing or wrong bearer token")) }
+}
+
+fn env_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::bad_request("invalid_id", format!("{raw:?} is not an environment id")))
+}
+
+async fn body(payload: web::Payload, state: &AppState) -> Result<Value, ApiError> {
+    json_body(&read_limited(payload, state.max_body_bytes).await?)
+}
+
+#[derive(Deserialize)]
+struct NewEnvironment {
+    #[serde(default)]
+    name: String,
+    key: String,
+}
+
+async fn create_environment(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let new: NewEnvironment = json_body(&read_limited(payload, state.max_body_bytes).await?)?;
+    let env = state.admin.create_environment(new.name, new.key).await?;
+    Ok(HttpResponse::Created().json(env))
+}
+
+async fn list_environments(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    Ok(HttpResponse::Ok().json(state.admin.environments().await?))
+}
+
+async fn get_environment(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    Ok(HttpResponse::Ok().json(state.admin.environment(env_id(&path)?).await?))
+}
+
+async fn delete_environment(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    state.admin.delete_environment(env_id(&path)?).await?;
+    state.access.invalidate();
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_flags(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    Ok(HttpResponse::Ok().json(state.admin.flags(env_id(&path)?).await?))
+}
+
+async fn get_flag(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (env, key) = path.into_inner();
+    Ok(HttpResponse::Ok().json(state.admin.flag(env_id(&env)?, &key).await?))
+}
+
+async fn put_flag(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (env, key) = path.into_inner();
+    let (flag, created) = state.admin.put_flag(env_id(&env)?, &key, body(payload, &state).await?).await?;
+    Ok(if created { HttpResponse::Created().json(flag) } else { HttpResponse::Ok().json(flag) })
+}
+
+async fn patch_flag(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (env, key) = path.into_inner();
+    Ok(HttpResponse::Ok().json(state.admin.patch_flag(env_id(&env)?, &key, body(payload, &state).await?).await?))
+}
+
+async fn archive_flag(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (env, key) = path.into_inner();
+    Ok(HttpResponse::Ok().json(state.admin.archive_flag(env_id(&env)?, &key).await?))
+}
+
+fn segment_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::bad_request("invalid_id", format!("{raw:?} is not a segment id (UUID)")))
+}
+
+async fn list_segments(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    Ok(HttpResponse::Ok().json(state.admin.segments(env_id(&path)?).await?))
+}
+
+async fn get_segment(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (env, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(state.admin.segment(env_id(&env)?, segment_id(&id)?).await?))
+}
+
+async fn put_segment(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (env, id) = path.into_inner();
+    let body = body(payload, &state).await?;
+    let (segment, created) = state.admin.put_segment(env_id(&env)?, segment_id(&id)?, body).await?;
+    Ok(if created { HttpResponse::Created().json(segment) } else { HttpResponse::Ok().json(segment) })
+}
+
+async fn archive_segment(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (env, id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(state.admin.archive_segment(env_id(&env)?, segment_id(&id)?).await?))
+}

@@ -1,0 +1,101 @@
+//! `AppState`: everything a request handler may need, registered once as `web::Data`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix::Addr;
+use uuid::Uuid;
+use vane_actors::access::Access;
+use vane_actors::admin::Admin;
+use vane_actors::cache::Cache;
+use vane_actors::changes::ChangeBus;
+use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
+use vane_actors::session::{SessionConfig, SessionDeps};
+use vane_actors::snapshot::EnvSnapshot;
+use vane_actors::store::Store;
+
+use crate::error::ApiError;
+use crate::settings::Settings;
+
+/// Longest wait for one socket write before the session is dropped as dead.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The node's shared handles.
+pub struct AppState {
+    /// Database handle.
+    pub store: Store,
+    /// Shared cache (Redis) or none.
+    pub cache: Cache,
+    /// Secret and token checks.
+    pub access: Access,
+    /// Management operations.
+    pub admin: Admin,
+    /// Bearer token of the management API.
+    pub admin_token: String,
+    /// The node's hub.
+    pub hub: Addr<Hub>,
+    /// Published snapshots (read without asking the hub).
+    pub registry: SnapshotRegistry,
+    /// What new SDK sessions are started with.
+    pub session_deps: SessionDeps,
+    /// Whether the change listener is connected (cluster mode only).
+    pub bus_health: Option<Arc<AtomicBool>>,
+    /// `streaming.max_frame_bytes`.
+    pub max_frame_bytes: usize,
+    /// `http.max_body_bytes`.
+    pub max_body_bytes: usize,
+}
+
+/// What `startup` built, handed to [`AppState::new`].
+pub(super) struct Parts {
+    pub store: Store,
+    pub cache: Cache,
+    pub hub: Addr<Hub>,
+    pub registry: SnapshotRegistry,
+    pub bus: ChangeBus,
+    pub bus_health: Option<Arc<AtomicBool>>,
+    pub admin_token: String,
+}
+
+impl AppState {
+    pub(super) fn new(settings: &Settings, p: Parts) -> Self {
+        let streaming = &settings.streaming;
+        let access = Access::new(p.store.clone(), p.cache.clone(), Duration::from_secs(streaming.token_expiry_seconds));
+        let config = SessionConfig {
+            client_timeout: Duration::from_secs(streaming.client_timeout_seconds),
+            outbound_queue: streaming.outbound_queue,
+            write_timeout: WRITE_TIMEOUT,
+        };
+        let users = Arc::new(|_env, _user: &vane_schema::wire::EndUser| {});
+        let session_deps = SessionDeps { hub: p.hub.clone(), registry: p.registry.clone(), users, config };
+        let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus);
+        Self {
+            store: p.store,
+            cache: p.cache,
+            access,
+            admin,
+            admin_token: p.admin_token,
+            hub: p.hub,
+            registry: p.registry,
+            session_deps,
+            bus_health: p.bus_health,
+            max_frame_bytes: streaming.max_frame_bytes,
+            max_body_bytes: settings.http.max_body_bytes,
+        }
+    }
+
+    /// The environment's snapshot: from the registry, or loaded by the hub.
+    pub async fn snapshot(&self, env_id: Uuid) -> Result<Arc<EnvSnapshot>, ApiError> {
+        if let Some(s) = self.registry.get(env_id) {
+            return Ok(s);
+        }
+        let loaded = self.hub.send(LoadEnv(env_id)).await.map_err(|e| ApiError::Unavailable(e.into()))?;
+        Ok(loaded?)
+    }
+
+    /// Whether the change listener is connected (always true in embedded mode).
+    pub fn bus_is_healthy(&self) -> bool {
+        self.bus_health.as_ref().is_none_or(|h| h.load(Ordering::Relaxed))
+    }
+}
