@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod admin;
 mod binary;
 mod health;
 mod storage;
