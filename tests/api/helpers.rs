@@ -3,7 +3,9 @@
 
 pub mod app;
 pub mod database;
+pub mod node_sdk;
 pub mod process;
 pub mod sdk;
 pub mod seed;
+pub mod vhost;
 pub mod wait;

@@ -4,6 +4,7 @@ mod helpers;
 
 mod admin;
 mod binary;
+mod cluster;
 mod health;
 mod storage;
 mod streaming;
