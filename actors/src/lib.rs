@@ -19,6 +19,8 @@ pub mod cache;
 pub mod changes;
 pub mod eval;
 pub mod hub;
+pub mod ingest;
 pub mod session;
 pub mod snapshot;
 pub mod store;
+pub mod writer;

@@ -8,6 +8,7 @@ pub mod change;
 mod de;
 pub mod flag;
 pub mod insight;
+pub mod message;
 pub mod sdk;
 pub mod segment;
 pub mod time;

@@ -6,5 +6,6 @@ mod admin;
 mod binary;
 mod cluster;
 mod health;
+mod ingest;
 mod storage;
 mod streaming;

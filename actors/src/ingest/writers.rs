@@ -1,0 +1,82 @@
+//! The node's two writers — `events` and `end_users` — started together on an arbiter of their own, and the
+//! conversions from messages to their rows.
+//!
+//! The in-process transport appends to them directly; the AMQP consumers append what they receive. Either way
+//! the caller gets a receiver that fires when the rows are committed.
+
+use actix::{Actor, Addr, Arbiter};
+use tokio::sync::oneshot;
+use vane_schema::wire::message::{EndUserMessage, InsightMessage};
+
+use super::rows::{RowError, end_user_row, event_row};
+use crate::store::Store;
+use crate::writer::{Append, BatchWriter, EndUsers, Events, Shutdown, WriterConfig, WriterError};
+
+/// Fires once appended rows are committed (or refused).
+pub type Stored = oneshot::Receiver<Result<(), WriterError>>;
+
+/// Handles to the `events` and `end_users` writers.
+#[derive(Clone)]
+pub struct Writers {
+    /// Insight rows.
+    events: Addr<BatchWriter<Events>>,
+    /// End-user rows.
+    users: Addr<BatchWriter<EndUsers>>,
+}
+
+impl Writers {
+    /// Starts both writers on a new arbiter (a thread of their own). Needs a running actix `System`.
+    pub fn start(store: Store, config: WriterConfig) -> Self {
+        let arbiter = Arbiter::new();
+        let (s, c) = (store.clone(), config.clone());
+        let events = BatchWriter::<Events>::start_in_arbiter(&arbiter.handle(), move |_| BatchWriter::new(s, c));
+        let users =
+            BatchWriter::<EndUsers>::start_in_arbiter(&arbiter.handle(), move |_| BatchWriter::new(store, config));
+        Self { events, users }
+    }
+
+    /// Queues insights; the receiver fires when they are stored. Malformed messages are logged and skipped.
+    pub fn insights(&self, messages: Vec<InsightMessage>) -> Stored {
+        let rows = convert(messages, event_row);
+        append(&self.events, rows)
+    }
+
+    /// Queues end users; the receiver fires when they are stored.
+    pub fn end_users(&self, messages: Vec<EndUserMessage>) -> Stored {
+        let rows = convert(messages, end_user_row);
+        append(&self.users, rows)
+    }
+
+    /// Queues end users without waiting for the outcome (a full writer drops them, with a warning).
+    pub fn end_users_detached(&self, messages: Vec<EndUserMessage>) {
+        let rows = convert(messages, end_user_row);
+        self.users.do_send(Append { rows, done: None });
+    }
+
+    /// Flushes both writers and stops them; returns when everything buffered is stored.
+    pub async fn shutdown(&self) {
+        let (events, users) = (self.events.send(Shutdown), self.users.send(Shutdown));
+        let _ = futures_util::future::join(events, users).await;
+    }
+}
+
+/// Sends `rows` with a completion channel. A writer that is gone reports [`WriterError::Stopped`] through the
+/// dropped sender.
+fn append<S: crate::writer::sink::Sink>(writer: &Addr<BatchWriter<S>>, rows: Vec<S::Row>) -> Stored {
+    let (done, stored) = oneshot::channel();
+    writer.do_send(Append { rows, done: Some(done) });
+    stored
+}
+
+/// Converts every message, logging and skipping those that cannot become rows.
+fn convert<M, R>(messages: Vec<M>, to_row: fn(M) -> Result<R, RowError>) -> Vec<R> {
+    messages
+        .into_iter()
+        .filter_map(|m| to_row(m).inspect_err(|e| tracing::warn!(error = %e, "message skipped")).ok())
+        .collect()
+}
+
+/// Waits for a [`Stored`] receiver; a dropped sender means the writer stopped.
+pub async fn stored(receiver: Stored) -> Result<(), WriterError> {
+    receiver.await.unwrap_or(Err(WriterError::Stopped))
+}
