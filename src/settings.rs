@@ -171,15 +171,14 @@ impl Settings {
         if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
             return invalid("database.url", "expected sqlite://PATH or postgres://…");
         }
-        if let Some(url) = &self.bus.amqp_url {
-            if !(url.expose_secret().starts_with("amqp://") || url.expose_secret().starts_with("amqps://")) {
-                return invalid("bus.amqp_url", "expected amqp://… or amqps://…");
-            }
+        let scheme = |url: &Option<SecretString>, schemes: [&str; 2]| {
+            url.as_ref().is_none_or(|u| schemes.iter().any(|s| u.expose_secret().starts_with(s)))
+        };
+        if !scheme(&self.bus.amqp_url, ["amqp://", "amqps://"]) {
+            return invalid("bus.amqp_url", "expected amqp://… or amqps://…");
         }
-        if let Some(url) = &self.cache.redis_url {
-            if !(url.expose_secret().starts_with("redis://") || url.expose_secret().starts_with("rediss://")) {
-                return invalid("cache.redis_url", "expected redis://… or rediss://…");
-            }
+        if !scheme(&self.cache.redis_url, ["redis://", "rediss://"]) {
+            return invalid("cache.redis_url", "expected redis://… or rediss://…");
         }
         if self.admin.token.as_ref().is_some_and(|t| t.expose_secret().trim().len() < 8) {
             return invalid("admin.token", "must be at least 8 characters");

@@ -29,6 +29,9 @@ pub enum AccessError {
     Unavailable(#[from] StoreError),
 }
 
+/// A looked-up secret (`None`: unknown) and when it was looked up.
+type CachedSecret = (Option<SecretInfo>, Instant);
+
 /// The query parameters of a streaming request (keys already matched case-insensitively).
 #[derive(Debug, Default, Clone)]
 pub struct StreamParams {
@@ -48,7 +51,7 @@ pub struct Access {
     /// Shared cache (Redis in cluster mode), asked before the store.
     shared: Cache,
     /// secret → (what it grants, or unknown; when looked up).
-    cache: Arc<Mutex<HashMap<String, (Option<SecretInfo>, Instant)>>>,
+    cache: Arc<Mutex<HashMap<String, CachedSecret>>>,
     /// Accepted token clock skew, both ways.
     token_window_ms: i64,
 }

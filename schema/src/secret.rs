@@ -143,7 +143,7 @@ impl ConnectionToken {
         let mut secret = String::with_capacity(SECRET_LEN);
         secret.push_str(&payload[..position]);
         secret.push_str(&payload[position + length..]);
-        while secret.len() % 4 != 0 {
+        while !secret.len().is_multiple_of(4) {
             secret.push('=');
         }
         if secret.len() != SECRET_LEN || secret.trim().is_empty() {
