@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod body;
 pub mod health;
+pub mod insight;
 pub mod sdk;
 pub mod streaming;
 
@@ -16,5 +17,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::configure)
         .configure(admin::configure)
         .configure(streaming::configure)
-        .service(web::scope("/api/public").wrap(cors).configure(sdk::configure));
+        .service(web::scope("/api/public").wrap(cors).configure(sdk::configure).configure(insight::configure));
 }

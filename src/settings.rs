@@ -46,6 +46,8 @@ pub struct Settings {
     pub streaming: StreamingSettings,
     /// Logs and traces.
     pub telemetry: TelemetrySettings,
+    /// Batching of reported users and insights.
+    pub ingest: vane_actors::ingest::IngestConfig,
     /// First-start demo environment.
     pub demo: DemoSettings,
 }

@@ -18,6 +18,7 @@ use vane_actors::changes::ChangeBus;
 use vane_actors::changes::amqp::{AmqpConfig, ChangePublisher};
 use vane_actors::changes::listener::ChangeListener;
 use vane_actors::hub::{Hub, LoadEnv, Resync, SnapshotRegistry};
+use vane_actors::ingest::Ingest;
 use vane_actors::store::{Store, StoreConfig};
 
 pub use self::state::AppState;
@@ -32,7 +33,12 @@ pub struct Application {
     server: Server,
     /// The node's hub (tests send it messages directly).
     hub: Addr<Hub>,
+    /// Flushed on shutdown.
+    ingest: Ingest,
 }
+
+/// How long shutdown waits for buffered users and insights to be stored.
+const FLUSH_GRACE: Duration = Duration::from_secs(20);
 
 /// Connects to the configured database.
 pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -102,7 +108,17 @@ impl Application {
         let hub = start_hub(&store, &cache, &registry).await?;
         let (bus, bus_health) = start_bus(&settings, &hub).await?;
         let workers = if settings.http.workers == 0 { num_workers() } else { settings.http.workers };
-        let parts = state::Parts { store, cache, hub: hub.clone(), registry, bus, bus_health, admin_token };
+        let ingest = Ingest::in_process(store.clone(), settings.ingest.clone());
+        let parts = state::Parts {
+            store,
+            cache,
+            hub: hub.clone(),
+            registry,
+            bus,
+            bus_health,
+            admin_token,
+            ingest: ingest.clone(),
+        };
         let state = web::Data::new(AppState::new(&settings, parts));
         let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes::configure))
             .workers(workers)
@@ -115,7 +131,7 @@ impl Application {
             "Vane {} listening on port {port} — check: curl http://127.0.0.1:{port}/health/liveness",
             env!("CARGO_PKG_VERSION")
         );
-        Ok(Self { port, server, hub })
+        Ok(Self { port, server, hub, ingest })
     }
 
     /// The port the server listens on.
@@ -128,9 +144,15 @@ impl Application {
         self.hub.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, then stops gracefully.
+    /// Serves until SIGINT/SIGTERM, then stops gracefully: the server stops accepting and drains requests (so no
+    /// track call is answered that will not be stored), then buffered users and insights are written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        tracing::info!("HTTP server stopped; flushing ingestion");
+        if tokio::time::timeout(FLUSH_GRACE, self.ingest.shutdown()).await.is_err() {
+            tracing::error!("ingestion did not flush within {FLUSH_GRACE:?}; unacknowledged data is retried by SDKs");
+        }
+        served
     }
 }
 

@@ -11,6 +11,7 @@ use vane_actors::admin::Admin;
 use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
 use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
+use vane_actors::ingest::Ingest;
 use vane_actors::session::{SessionConfig, SessionDeps};
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub access: Access,
     /// Management operations.
     pub admin: Admin,
+    /// Where reported users and insights go.
+    pub ingest: Ingest,
     /// Bearer token of the management API.
     pub admin_token: String,
     /// The node's hub.
@@ -56,6 +59,7 @@ pub(super) struct Parts {
     pub bus: ChangeBus,
     pub bus_health: Option<Arc<AtomicBool>>,
     pub admin_token: String,
+    pub ingest: Ingest,
 }
 
 impl AppState {
@@ -67,7 +71,8 @@ impl AppState {
             outbound_queue: streaming.outbound_queue,
             write_timeout: WRITE_TIMEOUT,
         };
-        let users = Arc::new(|_env, _user: &vane_schema::wire::EndUser| {});
+        let ingest = p.ingest.clone();
+        let users = Arc::new(move |env, user: &vane_schema::wire::EndUser| ingest.user_seen(env, user));
         let session_deps = SessionDeps { hub: p.hub.clone(), registry: p.registry.clone(), users, config };
         let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus);
         Self {
@@ -75,6 +80,7 @@ impl AppState {
             cache: p.cache,
             access,
             admin,
+            ingest: p.ingest,
             admin_token: p.admin_token,
             hub: p.hub,
             registry: p.registry,

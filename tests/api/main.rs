@@ -9,3 +9,4 @@ mod health;
 mod ingest;
 mod storage;
 mod streaming;
+mod track;

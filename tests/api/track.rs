@@ -1,0 +1,110 @@
+//! `POST /api/public/insight/track` and the client-sync user flow, end to end into the database.
+
+use std::time::Duration;
+
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use vane_schema::entity::{end_user, event};
+
+use crate::helpers::app::TestApp;
+use crate::helpers::database::TestDb;
+use crate::helpers::sdk::WsClient;
+use crate::helpers::seed::{self, TestEnv};
+use crate::helpers::wait::eventually;
+
+async fn app() -> (TestApp, TestEnv, vane_actors::store::Store) {
+    let db = TestDb::sqlite();
+    let store = seed::store(&db.url).await;
+    let env = seed::env(&store).await;
+    (TestApp::spawn(db, &[]).await, env, store)
+}
+
+async fn post(app: &TestApp, secret: Option<&str>, body: String) -> (u16, Value) {
+    let mut req = app.http.post(format!("{}/api/public/insight/track", app.address)).body(body);
+    if let Some(s) = secret {
+        req = req.header("authorization", s);
+    }
+    let res = req.header("content-type", "application/json").send().await.expect("answers");
+    let status = res.status().as_u16();
+    (status, serde_json::from_str(&res.text().await.expect("body")).unwrap_or(Value::Null))
+}
+
+fn evaluation(user: &str, flag: &str) -> Value {
+    json!({"user": {"keyId": user, "name": "N", "customizedProperties": [{"name": "plan", "value": "pro"}]},
+           "variations": [{"featureFlagKey": flag, "variation": {"id": "v1", "value": "true"}, "sendToExperiment": true,
+                           "timestamp": 1_719_750_000_000u64}],
+           "metrics": [{"route": "index/metric", "type": "CustomEvent", "eventName": "checkout", "numericValue": 2.5,
+                        "appType": "NodeJS-Server-SDK", "timestamp": 1_719_750_000_001u64}]})
+}
+
+#[actix_web::test]
+async fn a_mixed_batch_keeps_the_valid_items_and_names_the_rest() {
+    let (app, env, store) = app().await;
+    let body = json!([evaluation("u1", "f1"), {"user": {"name": "no key"}}, evaluation("u2", "f2"), "junk"]);
+    let (status, reply) = post(&app, Some(&env.server), body.to_string()).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], 2);
+    assert_eq!(reply["rejected"].as_array().map(Vec::len), Some(2));
+
+    // Stored before the 200: two evaluations, two metrics, two users.
+    let db = store.connection();
+    assert_eq!(event::Entity::find().count(db).await.expect("count"), 4);
+    assert_eq!(end_user::Entity::find().count(db).await.expect("count"), 2);
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn bad_track_bodies_get_clear_errors() {
+    let (app, env, _) = app().await;
+    let cases = [
+        (Some(env.client.as_str()), "{\"not\": \"an array\"}".to_owned(), 400, "invalid_body"),
+        (Some(env.client.as_str()), "[{\"user\": {}}]".to_owned(), 400, "invalid_insights"),
+        (Some(env.client.as_str()), "not json".to_owned(), 400, "invalid_body"),
+        (None, "[]".to_owned(), 401, "unauthorized"),
+        (Some("garbage"), "[]".to_owned(), 401, "unauthorized"),
+        (Some(env.client.as_str()), format!("[{}]", "1,".repeat(600_000) + "1"), 413, "payload_too_large"),
+    ];
+    for (secret, body, status, code) in cases {
+        let (got, err) = post(&app, secret, body).await;
+        assert_eq!((got, err["error"].as_str()), (status, Some(code)), "{err}");
+    }
+    assert_eq!(post(&app, Some(&env.client), "[]".into()).await.0, 200, "an empty batch is fine");
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn browsers_get_a_cors_preflight_answer_without_credentials() {
+    let (app, ..) = app().await;
+    let res = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/api/public/insight/track", app.address))
+        .header("origin", "http://some-site.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization,content-type,x-user-agent")
+        .send()
+        .await
+        .expect("answers");
+    assert!(res.status().is_success(), "{}", res.status());
+    let headers = res.headers();
+    assert!(headers.get("access-control-allow-origin").is_some());
+    let allowed = headers.get("access-control-allow-headers").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    for h in ["authorization", "content-type", "x-user-agent"] {
+        assert!(allowed.to_ascii_lowercase().contains(h), "{allowed}");
+    }
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn a_client_data_sync_records_its_user() {
+    let (app, env, store) = app().await;
+    let mut ws = WsClient::open(&app.address, "client", &env.client).await;
+    ws.data_sync(json!({"timestamp": 0, "user": {"keyId": "seen-user", "name": "Seen"}})).await;
+    ws.next_json().await;
+    let name = eventually(Duration::from_secs(10), "the user row", || async {
+        let rows = end_user::Entity::find().all(store.connection()).await.ok()?;
+        rows.into_iter().find(|u| u.key_id == "seen-user").map(|u| u.name)
+    })
+    .await;
+    assert_eq!(name, "Seen");
+    app.cleanup().await;
+}
