@@ -6,6 +6,7 @@ pub mod database;
 pub mod node_sdk;
 pub mod process;
 pub mod sdk;
+pub mod sdk_fixtures;
 pub mod seed;
 pub mod vhost;
 pub mod wait;
