@@ -5,67 +5,34 @@
 //! every evaluation with a variation and every metric becomes one insight with a fresh uuid. Client data-syncs
 //! publish their user every time ([`Ingest::user_seen`], §2.2).
 //!
-//! Where the messages go is the transport's business: in process, straight into the node's
-//! [`BatchWriter`](crate::writer::BatchWriter)s. [`Ingest::track`] returns only once the messages are durable
-//! (here: committed), so the HTTP route can answer 200 only for data that will not be lost, and 503 on
-//! [`IngestError`].
+//! Where the messages go is the [`transport`]'s business: in process, straight into the node's
+//! [`BatchWriter`](crate::writer::BatchWriter)s; in a cluster, through RabbitMQ ([`amqp`]) to the writers of
+//! every node. [`Ingest::track`] returns only once the messages are durable (committed, or confirmed by the
+//! broker), so the HTTP route answers 200 only for data that will not be lost, and 503 on [`IngestError`].
 
+pub mod amqp;
 pub mod build;
+mod config;
 pub mod dedupe;
 pub mod rows;
+mod transport;
 pub mod writers;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use uuid::Uuid;
 use vane_schema::wire::message::{EndUserMessage, InsightMessage};
 use vane_schema::wire::time::{now_ms, unix_ms};
 use vane_schema::wire::{EndUser, Insight};
 
+pub use self::amqp::AmqpIngestConfig;
+pub use self::config::IngestConfig;
 use self::dedupe::UserDedupe;
-use self::writers::{Writers, stored};
+use self::transport::Transport;
+use self::writers::Writers;
 use crate::store::Store;
-use crate::writer::{WriterConfig, WriterError};
-
-/// `[ingest]` settings: batching of the writers and how long a track call may wait.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct IngestConfig {
-    /// Rows per statement; a writer flushes as soon as this many wait.
-    pub batch_size: usize,
-    /// Longest a row waits before a flush, in milliseconds.
-    pub flush_ms: u64,
-    /// Rows a writer may hold (database slow or down) before track calls are refused with 503.
-    pub max_buffered_rows: usize,
-    /// Longest a track call waits for its data to become durable before answering 503, in milliseconds.
-    pub track_timeout_ms: u64,
-}
-
-impl Default for IngestConfig {
-    fn default() -> Self {
-        let writer = WriterConfig::default();
-        Self {
-            batch_size: writer.max_batch,
-            flush_ms: writer.flush_every.as_millis() as u64,
-            max_buffered_rows: writer.max_buffered,
-            track_timeout_ms: 10_000,
-        }
-    }
-}
-
-impl IngestConfig {
-    /// The writer settings these imply (retry backoff keeps its defaults).
-    pub fn writer(&self) -> WriterConfig {
-        WriterConfig {
-            max_batch: self.batch_size.max(1),
-            flush_every: Duration::from_millis(self.flush_ms.max(1)),
-            max_buffered: self.max_buffered_rows.max(self.batch_size),
-            ..WriterConfig::default()
-        }
-    }
-}
+use crate::writer::WriterError;
 
 /// Why reported data could not be accepted; every variant means "not stored, ask the SDK to retry" (503).
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +43,9 @@ pub enum IngestError {
     /// The pipeline is shutting down or stopped.
     #[error("ingestion is unavailable")]
     Unavailable(#[source] WriterError),
+    /// The broker cannot be reached, or refused the messages.
+    #[error("message broker unavailable")]
+    Broker(#[source] amqp::AmqpError),
     /// The data did not become durable in time (it may still be stored later).
     #[error("ingestion did not confirm within {0:?}")]
     Timeout(Duration),
@@ -127,10 +97,13 @@ struct Inner {
     track_timeout: Duration,
 }
 
-/// Where messages go.
-enum Transport {
-    /// Embedded mode: straight into this node's writers.
-    InProcess(Writers),
+/// Health of the pipeline, for readiness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestStatus {
+    /// The database accepted the last batch (false while writers retry against an unreachable database).
+    pub database_ok: bool,
+    /// Broker connections are up; `None` in embedded mode.
+    pub broker_connected: Option<bool>,
 }
 
 impl Ingest {
@@ -141,8 +114,17 @@ impl Ingest {
         Self::with_transport(Transport::InProcess(writers), &config)
     }
 
+    /// Cluster mode: publishes to RabbitMQ and consumes the ingestion queues into this node's writers (started
+    /// here, with the consumers, on arbiters of their own). Fails if the broker cannot be reached within
+    /// `amqp.connect_timeout`. Call it on the System arbiter (startup), not in an HTTP worker.
+    pub async fn amqp(store: Store, config: IngestConfig, amqp: AmqpIngestConfig) -> Result<Self, IngestError> {
+        let writers = Writers::start(store, config.writer());
+        let transport = transport::Amqp::start(amqp, writers, config.prefetch).await?;
+        Ok(Self::with_transport(Transport::Amqp(transport), &config))
+    }
+
     fn with_transport(transport: Transport, config: &IngestConfig) -> Self {
-        let track_timeout = Duration::from_millis(config.track_timeout_ms.max(1));
+        let track_timeout = config.track_timeout();
         Self { inner: Arc::new(Inner { dedupe: Mutex::default(), transport, track_timeout }) }
     }
 
@@ -155,7 +137,7 @@ impl Ingest {
         }
         let users: Vec<String> = messages.end_users.iter().map(|m| m.key_id.clone()).collect();
         let timeout = self.inner.track_timeout;
-        let result = match tokio::time::timeout(timeout, self.publish(messages)).await {
+        let result = match tokio::time::timeout(timeout, self.inner.transport.publish(messages)).await {
             Ok(result) => result,
             Err(_) => Err(IngestError::Timeout(timeout)),
         };
@@ -172,15 +154,20 @@ impl Ingest {
             return;
         }
         let message = build::end_user_message(env_id, user, unix_ms(&now_ms()));
-        match &self.inner.transport {
-            Transport::InProcess(writers) => writers.end_users_detached(vec![message]),
-        }
+        self.inner.transport.user_seen(message);
     }
 
-    /// Stops taking data and stores everything buffered; returns when done (bound it with a timeout).
+    /// Stops consuming, stores and acknowledges everything buffered, closes broker connections; returns when
+    /// done (bound it with a timeout). Call it after the HTTP server stopped taking requests.
     pub async fn shutdown(&self) {
-        match &self.inner.transport {
-            Transport::InProcess(writers) => writers.shutdown().await,
+        self.inner.transport.shutdown().await;
+    }
+
+    /// Whether the database and the broker are reachable, for readiness.
+    pub fn status(&self) -> IngestStatus {
+        IngestStatus {
+            database_ok: self.inner.transport.writers().database_ok(),
+            broker_connected: self.inner.transport.broker_connected(),
         }
     }
 
@@ -190,13 +177,13 @@ impl Ingest {
         let mut messages = Messages::default();
         let mut items_used = 0;
         let mut dedupe = self.inner.dedupe.lock().unwrap_or_else(PoisonError::into_inner);
-        for item in items {
+        for (index, item) in items.iter().enumerate() {
             let Some(user) = item.user.as_ref().filter(|u| u.is_valid()) else { continue };
             items_used += 1;
             if dedupe.first_seen(env_id, &user.key_id, now) {
                 messages.end_users.push(build::end_user_message(env_id, user, seen_ms));
             }
-            messages.insights.extend(build::insight_messages(env_id, user, item));
+            messages.insights.extend(build::insight_messages(env_id, user, item, index));
         }
         drop(dedupe);
         let outcome =
@@ -209,18 +196,6 @@ impl Ingest {
         let mut dedupe = self.inner.dedupe.lock().unwrap_or_else(PoisonError::into_inner);
         for key_id in key_ids {
             dedupe.forget(env_id, key_id);
-        }
-    }
-
-    /// Hands the messages to the transport and waits until they are durable.
-    async fn publish(&self, messages: Messages) -> Result<(), IngestError> {
-        match &self.inner.transport {
-            Transport::InProcess(writers) => {
-                let users = writers.end_users(messages.end_users);
-                let insights = writers.insights(messages.insights);
-                let (users, insights) = futures_util::future::join(stored(users), stored(insights)).await;
-                users.and(insights).map_err(IngestError::from)
-            }
         }
     }
 }

@@ -14,6 +14,8 @@ mod buffer;
 mod commit;
 pub mod sink;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
@@ -103,6 +105,8 @@ pub struct BatchWriter<S: Sink> {
     closing: bool,
     /// Callers waiting for shutdown to finish.
     shutdown_waiters: Vec<tokio::sync::oneshot::Sender<()>>,
+    /// Whether the last flush reached the database; shared with readiness checks.
+    database_ok: Arc<AtomicBool>,
 }
 
 impl<S: Sink> BatchWriter<S> {
@@ -116,7 +120,14 @@ impl<S: Sink> BatchWriter<S> {
             failures: 0,
             closing: false,
             shutdown_waiters: Vec::new(),
+            database_ok: Arc::new(AtomicBool::new(true)),
         }
+    }
+
+    /// Reports database reachability into `flag` (true after a stored batch, false while retrying).
+    pub fn reporting_to(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.database_ok = flag;
+        self
     }
 
     /// Starts a flush if none runs and enough rows wait (any rows at all when `force`).
@@ -152,11 +163,13 @@ impl<S: Sink> BatchWriter<S> {
                 tracing::debug!(table = S::TABLE, rows = batch.rows.len(), dropped, ms, "batch stored");
                 self.failures = 0;
                 self.flushing = false;
+                self.database_ok.store(true, Ordering::Relaxed);
                 batch.complete(&Ok(()));
                 self.maybe_flush(false, ctx);
             }
             Outcome::Unavailable(error) => {
                 let delay = self.backoff();
+                self.database_ok.store(false, Ordering::Relaxed);
                 tracing::warn!(table = S::TABLE, rows = batch.rows.len(), error = %error, retry_in = ?delay,
                     "database unavailable; batch kept for retry");
                 self.buffer.restore(batch);

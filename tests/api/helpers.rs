@@ -5,6 +5,7 @@ pub mod app;
 pub mod database;
 pub mod node_sdk;
 pub mod process;
+pub mod rabbit;
 pub mod sdk;
 pub mod sdk_fixtures;
 pub mod seed;

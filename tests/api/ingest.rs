@@ -18,6 +18,8 @@ use vane_schema::wire::{EndUser, Insight, InsightVariation, MetricInsight, Varia
 use crate::helpers::database::TestDb;
 use crate::helpers::wait::eventually;
 
+mod amqp;
+
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn store(db: &TestDb) -> Store {
@@ -36,8 +38,9 @@ fn user(key: &str) -> EndUser {
 }
 
 /// One item per user with `per_item` evaluations (every other one without variation, which yields no insight
-/// when `with_null`) and one metric.
-fn items(users: usize, per_item: usize, with_null: bool) -> Vec<Insight> {
+/// when `with_null`) and one metric, timestamped by `call` (bodies of different calls are different events).
+fn items(call: usize, users: usize, per_item: usize, with_null: bool) -> Vec<Insight> {
+    let base = 1_719_750_000_000 + 1_000_000 * call as i64;
     (0..users)
         .map(|u| Insight {
             user: Some(user(&format!("u{u}"))),
@@ -47,7 +50,7 @@ fn items(users: usize, per_item: usize, with_null: bool) -> Vec<Insight> {
                     variation: (!with_null || i % 2 == 0)
                         .then(|| InsightVariation { id: format!("var-{i}"), value: "true".into() }),
                     send_to_experiment: true,
-                    timestamp: 1_719_750_000_000 + i as i64,
+                    timestamp: base + i as i64,
                 })
                 .collect(),
             metrics: vec![MetricInsight {
@@ -56,7 +59,7 @@ fn items(users: usize, per_item: usize, with_null: bool) -> Vec<Insight> {
                 event_name: "checkout".into(),
                 numeric_value: 2.5,
                 app_type: "test".into(),
-                timestamp: 1_719_750_000_999,
+                timestamp: base + 999_999,
             }],
         })
         .collect()
@@ -85,7 +88,7 @@ async fn track_stores_each_insight_once(db: &TestDb) {
     let (calls, users_per_call) = (20, 25);
 
     // Act: concurrent track calls, 25 users × (5 evaluations, 3 with a variation, + 1 metric) each.
-    let tracks = (0..calls).map(|_| ingest.track(env, items(users_per_call, 5, true)));
+    let tracks = (0..calls).map(|call| ingest.track(env, items(call, users_per_call, 5, true)));
     let outcomes = futures_util::future::join_all(tracks).await;
 
     // Assert
@@ -118,7 +121,7 @@ async fn rows_carry_every_field(db: &TestDb) {
     let ingest = Ingest::in_process(store.clone(), small_batches());
     let env = Uuid::new_v4();
 
-    let outcome = ingest.track(env, items(1, 1, false)).await.expect("tracks");
+    let outcome = ingest.track(env, items(0, 1, 1, false)).await.expect("tracks");
 
     assert_eq!((outcome.items, outcome.end_users, outcome.insights), (1, 1, 2));
     let rows = event::Entity::find().filter(event::Column::EnvId.eq(env)).all(store.connection()).await.expect("rows");
@@ -218,7 +221,7 @@ async fn redelivery_is_stored_once(db: &TestDb) {
     let writers =
         Writers::start(store.clone(), WriterConfig { flush_every: Duration::from_millis(10), ..Default::default() });
     let env = Uuid::new_v4();
-    let messages = build::insight_messages(env, &user("u"), &items(1, 3, false)[0]);
+    let messages = build::insight_messages(env, &user("u"), &items(0, 1, 3, false)[0], 0);
 
     stored(writers.insights(messages.clone())).await.expect("stored");
     stored(writers.insights(messages.clone())).await.expect("redelivery accepted");
@@ -248,7 +251,7 @@ async fn ingest_sqlite_batch_beyond_the_bind_limit_is_chunked() {
     let config = WriterConfig { max_batch: 20_000, flush_every: Duration::from_millis(10), ..Default::default() };
     let writers = Writers::start(store.clone(), config);
     let env = Uuid::new_v4();
-    let messages = build::insight_messages(env, &user("u"), &items(1, 12_000, false)[0]);
+    let messages = build::insight_messages(env, &user("u"), &items(0, 1, 12_000, false)[0], 0);
 
     stored(writers.insights(messages)).await.expect("stored");
 
@@ -263,7 +266,7 @@ async fn ingest_postgres_poison_row_is_dropped_and_the_rest_stored() {
     let writers =
         Writers::start(store.clone(), WriterConfig { flush_every: Duration::from_millis(10), ..Default::default() });
     let env = Uuid::new_v4();
-    let mut messages = build::insight_messages(env, &user("u"), &items(1, 9, false)[0]);
+    let mut messages = build::insight_messages(env, &user("u"), &items(0, 1, 9, false)[0], 0);
     messages[4].distinct_id = "nul\u{0}byte".into(); // Postgres text cannot hold NUL
 
     stored(writers.insights(messages)).await.expect("batch completes");
@@ -280,7 +283,7 @@ async fn ingest_shutdown_flushes_what_is_buffered() {
     let config = WriterConfig { max_batch: 1_000_000, flush_every: Duration::from_secs(3600), ..Default::default() };
     let writers = Writers::start(store.clone(), config);
     let env = Uuid::new_v4();
-    let pending = writers.insights(build::insight_messages(env, &user("u"), &items(1, 10, false)[0]));
+    let pending = writers.insights(build::insight_messages(env, &user("u"), &items(0, 1, 10, false)[0], 0));
     assert_eq!(events_in(&store, env).await, 0, "nothing flushes by size or time");
 
     writers.shutdown().await;

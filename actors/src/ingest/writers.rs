@@ -4,6 +4,9 @@
 //! The in-process transport appends to them directly; the AMQP consumers append what they receive. Either way
 //! the caller gets a receiver that fires when the rows are committed.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use actix::{Actor, Addr, Arbiter};
 use tokio::sync::oneshot;
 use vane_schema::wire::message::{EndUserMessage, InsightMessage};
@@ -22,17 +25,25 @@ pub struct Writers {
     events: Addr<BatchWriter<Events>>,
     /// End-user rows.
     users: Addr<BatchWriter<EndUsers>>,
+    /// Whether both writers' last flush reached the database.
+    database_ok: Arc<AtomicBool>,
 }
 
 impl Writers {
     /// Starts both writers on a new arbiter (a thread of their own). Needs a running actix `System`.
     pub fn start(store: Store, config: WriterConfig) -> Self {
-        let arbiter = Arbiter::new();
-        let (s, c) = (store.clone(), config.clone());
-        let events = BatchWriter::<Events>::start_in_arbiter(&arbiter.handle(), move |_| BatchWriter::new(s, c));
-        let users =
-            BatchWriter::<EndUsers>::start_in_arbiter(&arbiter.handle(), move |_| BatchWriter::new(store, config));
-        Self { events, users }
+        let arbiter = Arbiter::new().handle();
+        let database_ok = Arc::new(AtomicBool::new(true));
+        let (s, c, ok) = (store.clone(), config.clone(), database_ok.clone());
+        let events = BatchWriter::start_in_arbiter(&arbiter, move |_| BatchWriter::new(s, c).reporting_to(ok));
+        let ok = database_ok.clone();
+        let users = BatchWriter::start_in_arbiter(&arbiter, move |_| BatchWriter::new(store, config).reporting_to(ok));
+        Self { events, users, database_ok }
+    }
+
+    /// False while a writer retries against an unreachable database.
+    pub fn database_ok(&self) -> bool {
+        self.database_ok.load(Ordering::Relaxed)
     }
 
     /// Queues insights; the receiver fires when they are stored. Malformed messages are logged and skipped.

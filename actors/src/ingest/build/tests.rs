@@ -8,6 +8,7 @@ use vane_schema::wire::{EndUser, Insight, InsightVariation, MetricInsight, Varia
 use super::*;
 
 const ENV: &str = "ad99d259-1f50-4ed9-a002-7c65e25487df";
+const AT: Position = Position { item: 0, event: 0 };
 
 fn env() -> Uuid {
     Uuid::parse_str(ENV).expect("uuid")
@@ -59,7 +60,7 @@ fn end_user_message_without_name_or_properties_uses_empty_values() {
 
 #[test]
 fn flag_value_message_has_every_featbit_field_in_order() {
-    let msg = flag_value_message(ENV, &bob(), &evaluation("new-ui", Some("var-1"), true)).expect("has variation");
+    let msg = flag_value_message(ENV, &bob(), &evaluation("new-ui", Some("var-1"), true), AT).expect("has variation");
     let top = serde_json::to_value(&msg).expect("serializes");
     assert_eq!(top["distinct_id"], json!(format!("{ENV}-new-ui")));
     assert_eq!(top["env_id"], json!(ENV));
@@ -79,7 +80,7 @@ fn flag_value_message_has_every_featbit_field_in_order() {
 
 #[test]
 fn flag_value_message_without_experiment_or_name() {
-    let msg = flag_value_message(ENV, &EndUser::with_key("u9"), &evaluation("f", Some("v"), false)).expect("some");
+    let msg = flag_value_message(ENV, &EndUser::with_key("u9"), &evaluation("f", Some("v"), false), AT).expect("some");
     let props: serde_json::Value = serde_json::from_str(&msg.properties).expect("json");
     assert_eq!(props["sendToExperiment"], json!(false));
     assert_eq!(props["tag_2"], json!("false"));
@@ -88,12 +89,12 @@ fn flag_value_message_without_experiment_or_name() {
 
 #[test]
 fn evaluation_without_variation_produces_nothing() {
-    assert_eq!(flag_value_message(ENV, &bob(), &evaluation("f", None, true)), None);
+    assert_eq!(flag_value_message(ENV, &bob(), &evaluation("f", None, true), AT), None);
 }
 
 #[test]
 fn metric_message_has_every_featbit_field_in_order() {
-    let msg = metric_message(ENV, &bob(), &metric(2.5));
+    let msg = metric_message(ENV, &bob(), &metric(2.5), AT);
     assert_eq!(msg.distinct_id, "checkout");
     assert_eq!(msg.event, "CustomEvent");
     assert_eq!(msg.env_id, ENV);
@@ -106,10 +107,10 @@ fn metric_message_has_every_featbit_field_in_order() {
 
 #[test]
 fn metric_value_is_a_float32_and_its_text_has_no_trailing_zero() {
-    let whole = metric_message(ENV, &bob(), &metric(1.0));
+    let whole = metric_message(ENV, &bob(), &metric(1.0), AT);
     let props: serde_json::Value = serde_json::from_str(&whole.properties).expect("json");
     assert_eq!((props["numericValue"].clone(), props["tag_1"].clone()), (json!(1.0), json!("1")));
-    let tenth = metric_message(ENV, &bob(), &metric(0.1));
+    let tenth = metric_message(ENV, &bob(), &metric(0.1), AT);
     let props: serde_json::Value = serde_json::from_str(&tenth.properties).expect("json");
     assert_eq!(props["tag_1"], json!("0.1"), "shortest float32 text, as .NET prints it");
 }
@@ -125,7 +126,7 @@ fn insight_messages_emit_evaluations_with_variation_then_metrics() {
         ],
         metrics: vec![metric(1.0)],
     };
-    let msgs = insight_messages(env(), &bob(), &item);
+    let msgs = insight_messages(env(), &bob(), &item, 0);
     let ids: Vec<&str> = msgs.iter().map(|m| m.distinct_id.as_str()).collect();
     assert_eq!(ids, [format!("{ENV}-a").as_str(), &format!("{ENV}-c"), "checkout"]);
     let uuids: std::collections::HashSet<Uuid> = msgs.iter().map(|m| m.uuid).collect();
@@ -133,8 +134,25 @@ fn insight_messages_emit_evaluations_with_variation_then_metrics() {
 }
 
 #[test]
+fn uuids_are_stable_for_a_retried_body_and_differ_by_position_and_content() {
+    let item =
+        Insight { user: Some(bob()), variations: vec![evaluation("a", Some("1"), true)], metrics: vec![metric(1.0)] };
+    let first = insight_messages(env(), &bob(), &item, 0);
+    assert_eq!(first, insight_messages(env(), &bob(), &item, 0), "same body, same uuids");
+    let moved = insight_messages(env(), &bob(), &item, 1);
+    assert!(first.iter().zip(&moved).all(|(a, b)| a.uuid != b.uuid), "same events, other item");
+    let twin = Insight { variations: vec![evaluation("a", Some("1"), true); 2], metrics: vec![], ..item.clone() };
+    let twins = insight_messages(env(), &bob(), &twin, 0);
+    assert_ne!(twins[0].uuid, twins[1].uuid, "identical events in one item");
+    let mut later = item.clone();
+    later.metrics[0].timestamp += 1;
+    assert_ne!(insight_messages(env(), &bob(), &later, 0)[1].uuid, first[1].uuid, "content matters");
+    assert_ne!(insight_messages(Uuid::new_v4(), &bob(), &item, 0)[0].uuid, first[0].uuid, "environment matters");
+}
+
+#[test]
 fn insight_message_round_trips_through_json() {
-    let msg = metric_message(ENV, &bob(), &metric(3.0));
+    let msg = metric_message(ENV, &bob(), &metric(3.0), AT);
     let text = serde_json::to_string(&msg).expect("serializes");
     assert_eq!(serde_json::from_str::<InsightMessage>(&text).expect("parses"), msg);
 }
@@ -143,5 +161,5 @@ fn insight_message_round_trips_through_json() {
 fn absurd_timestamps_saturate_instead_of_wrapping() {
     let mut m = metric(1.0);
     m.timestamp = i64::MAX / 10;
-    assert_eq!(metric_message(ENV, &bob(), &m).timestamp, i64::MAX);
+    assert_eq!(metric_message(ENV, &bob(), &m, AT).timestamp, i64::MAX);
 }
