@@ -14,6 +14,7 @@ pub mod amqp;
 pub mod build;
 mod config;
 pub mod dedupe;
+pub mod report;
 pub mod rows;
 mod transport;
 pub mod writers;
