@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::database::TestDb;
-use crate::helpers::sdk_fixtures::{Vane, driver, driver_input, expected_values};
+use crate::helpers::sdk_fixtures::{Vane, driver, driver_input, expected_insights, expected_values, insights};
 use crate::helpers::sdk_fixtures::{seed_environment, user_keys};
 
 /// Chromium start, page load, four users, a few pings, flush and close: about 5 s on an idle machine.
@@ -69,6 +69,9 @@ async fn js_client_sdk_in_chromium_works_cross_site(db: TestDb) {
         contains_all(&preflight["allowHeaders"], &["authorization", "content-type", "x-user-agent"]),
         "{preflight}"
     );
+    let posts = result["posts"].as_array().expect("posts");
+    assert!(!posts.is_empty() && posts.iter().all(|p| p["status"] == 200), "insight POSTs: {posts:#?}");
+    insights::wait_for_exactly(&store, env.id, &expected_insights(user_keys().last().expect("users"))).await;
     drop(vane);
     store.connection().clone().close().await.ok();
     db.cleanup().await;

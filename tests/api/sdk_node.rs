@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::helpers::database::TestDb;
-use crate::helpers::sdk_fixtures::seed_environment;
-use crate::helpers::sdk_fixtures::{Vane, driver, driver_input, expected_values};
+use crate::helpers::sdk_fixtures::{Vane, driver, driver_input, expected_insights, expected_values, insights};
+use crate::helpers::sdk_fixtures::{seed_environment, user_keys};
 
 /// Ready within 5 s, a few ms of evaluation, then flush and close (about 2 s).
 const DRIVER_DEADLINE: Duration = Duration::from_secs(45);
@@ -23,6 +23,7 @@ async fn node_server_sdk_is_ready_evaluates_and_reports_insights(db: TestDb) {
     // Assert
     assert_eq!(result["ready"], true, "the SDK never became ready: {result}");
     assert_eq!(result["values"], expected_values(), "{result}");
+    insights::wait_for_exactly(&store, env.id, &expected_insights(user_keys()[0])).await;
     drop(vane);
     store.connection().clone().close().await.ok();
     db.cleanup().await;

@@ -6,6 +6,9 @@
 //! [`seed`](super::seed) for the flag shapes and on [`VaneProcess`] for the server.
 
 pub mod driver;
+pub mod insights;
+
+use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 use vane_actors::store::Store;
@@ -13,10 +16,12 @@ use vane_actors::store::Store;
 use super::database::TestDb;
 use super::process::VaneProcess;
 use super::seed::{self, TestEnv};
+use insights::Stored;
 
 /// The flag no environment has: every SDK must return the caller's default.
 pub const MISSING_FLAG: &str = "no-such-flag";
-/// The custom metric each driver tracks once, for the first user.
+/// The custom metric each driver tracks once: server SDKs for the first user, the browser for its current (last)
+/// user.
 pub const METRIC: &str = "checkout";
 
 /// One user the drivers evaluate for, with what each flag must serve them.
@@ -99,6 +104,25 @@ pub fn expected_values() -> Value {
     let per_user =
         |c: &Case| json!({"bool-flag": c.bool_flag, "color": c.color, "kill-switch": false, MISSING_FLAG: "fallback"});
     Value::Object(CASES.iter().map(|c| (c.key.to_owned(), per_user(c))).collect())
+}
+
+/// What the server must store from one driver run: an evaluation insight for each user × each existing flag (the
+/// missing flag sends none; variation ids are the seed's `v-true`/`v-false` and the colour itself), the metric
+/// tracked for `metric_user`, and every user in `end_users`.
+pub fn expected_insights(metric_user: &str) -> Stored {
+    let bool_id = |b: bool| if b { "v-true" } else { "v-false" };
+    let evaluations = CASES
+        .iter()
+        .flat_map(|c| {
+            [("bool-flag", bool_id(c.bool_flag)), ("color", c.color), ("kill-switch", "v-false")]
+                .map(|(flag, variation)| (c.key.to_owned(), flag.to_owned(), variation.to_owned()))
+        })
+        .collect();
+    Stored {
+        evaluations,
+        metrics: BTreeSet::from([(metric_user.to_owned(), METRIC.to_owned())]),
+        end_users: CASES.iter().map(|c| c.key.to_owned()).collect(),
+    }
 }
 
 /// Every user key, in the order the drivers evaluate (the browser identifies them one after the other).

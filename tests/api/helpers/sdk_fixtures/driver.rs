@@ -41,6 +41,12 @@ pub fn python(script: &str) -> Command {
     let dir = sdk_dir();
     let python = dir.join(".venv/bin/python");
     require(&python, "the python SDK venv", "make sdk-deps");
+    let installed = std::fs::read_dir(dir.join(".venv/lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|p| p.path().join("site-packages/fbclient/client.py").exists());
+    assert!(installed, "fb-python-sdk is not installed in tests/sdk/.venv: run `make sdk-deps`");
     let mut cmd = Command::new(python);
     cmd.arg(dir.join(script)).current_dir(&dir);
     cmd
