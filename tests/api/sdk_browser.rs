@@ -4,8 +4,8 @@
 //! needs a CORS preflight — exactly what a real web app does.
 //!
 //! Checked: ready over `type=client`, values per user with `identify()` switching users on the one socket, pings
-//! answered before the SDK's liveness timeout (2 × `webSocketPingInterval`, shortened to 250 ms so the test needs
-//! no 36 s wait), the preflight answered, and the insights stored.
+//! answered before the SDK's liveness timeout (2 × `webSocketPingInterval`, shortened from 18 s to 1 s so the test
+//! needs no 36 s wait), the preflight answered, and the insights stored.
 
 use std::time::Duration;
 
@@ -15,12 +15,13 @@ use crate::helpers::database::TestDb;
 use crate::helpers::sdk_fixtures::{Vane, driver, driver_input, expected_insights, expected_values, insights};
 use crate::helpers::sdk_fixtures::{seed_environment, user_keys};
 
-/// Chromium start, page load, four users, a few pings, flush and close: about 5 s on an idle machine.
+/// Chromium start, page load, four users, three pings, flush and close: about 8 s on an idle machine.
 const DRIVER_DEADLINE: Duration = Duration::from_secs(90);
-/// The SDK's ping period in the test; a socket silent for twice this long is recycled by the SDK.
-const PING_INTERVAL_MS: u64 = 250;
+/// The SDK's ping period in the test; a socket silent for twice this long is recycled by the SDK. A 2 s window still
+/// catches unanswered pings, without flaking when a loaded CI machine delays a pong by a few hundred ms.
+const PING_INTERVAL_MS: u64 = 1000;
 /// Answered pings the driver waits for on the one socket (so the socket outlived several liveness windows).
-const MIN_PINGS: u64 = 4;
+const MIN_PINGS: u64 = 3;
 
 fn run_browser(vane: &Vane, secret: &str) -> Value {
     let mut input = driver_input(&vane.url, secret);
