@@ -56,7 +56,9 @@ impl Attr {
     }
 }
 
-/// Ordinal string tests.
+/// Ordinal string tests. FeatBit's `StartsWith`/`EndsWith` use the invariant culture, which differs from ordinal
+/// only for Unicode ignorable characters and canonical equivalents (§5.3); ordinal is what users expect of keys and
+/// ids, and it is what every SDK does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TextOp {
     Equal,
