@@ -8,6 +8,15 @@ use vane_actors::admin::AdminError;
 use vane_actors::hub::HubError;
 use vane_actors::store::StoreError;
 
+/// The JSON body of every error response.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `unknown_variation`.
+    pub error: &'static str,
+    /// What is wrong, for people.
+    pub message: String,
+}
+
 /// Every error a route can return.
 #[derive(thiserror::Error)]
 pub enum ApiError {
@@ -136,7 +145,6 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unavailable(_) | Self::Unexpected(_)) {
             tracing::error!(error = ?self, "request failed");
         }
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({ "error": self.code(), "message": self.to_string() }))
+        HttpResponse::build(self.status_code()).json(ErrorBody { error: self.code(), message: self.to_string() })
     }
 }

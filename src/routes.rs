@@ -4,6 +4,7 @@ pub mod admin;
 pub mod body;
 pub mod health;
 pub mod insight;
+pub mod openapi;
 pub mod sdk;
 pub mod streaming;
 

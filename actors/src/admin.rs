@@ -63,7 +63,7 @@ impl From<sea_orm::DbErr> for AdminError {
 }
 
 /// An environment as the management API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvironmentView {
     /// Id (also encoded in its secrets).

@@ -40,7 +40,7 @@ pub enum SecretError {
 }
 
 /// Whether a secret is for server-side or client-side SDKs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SecretType {
     /// Server SDKs: raw flags and segments.
@@ -69,7 +69,7 @@ impl SecretType {
 }
 
 /// A stored environment secret, as in FeatBit's `environments.secrets` JSON array.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvSecret {
     /// Secret id.

@@ -6,7 +6,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use vane_actors::admin::EnvironmentView;
+#[allow(unused_imports)]
+use vane_schema::wire::{FeatureFlag, Segment};
+
+use crate::error::{ApiError, ErrorBody};
 use crate::routes::body::{json_body, read_limited};
 use crate::startup::AppState;
 
@@ -14,6 +19,7 @@ use crate::startup::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            .route("/openapi.json", web::get().to(super::openapi::document))
             .route("/environments", web::post().to(create_environment))
             .route("/environments", web::get().to(list_environments))
             .route("/environments/{env}", web::get().to(get_environment))
@@ -50,30 +56,40 @@ async fn body(payload: web::Payload, state: &AppState) -> Result<Value, ApiError
     json_body(&read_limited(payload, state.max_body_bytes).await?)
 }
 
-#[derive(Deserialize)]
-struct NewEnvironment {
+/// Body of `POST /api/v1/environments`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NewEnvironmentBody {
+    /// Display name (defaults to the key).
     #[serde(default)]
     name: String,
+    /// Unique key, `^[a-zA-Z0-9._-]{1,128}$`.
     key: String,
 }
 
-async fn create_environment(
+#[utoipa::path(post, path = "/api/v1/environments", tag = "environments", request_body = NewEnvironmentBody,
+    responses((status = 201, body = EnvironmentView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn create_environment(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let new: NewEnvironment = json_body(&read_limited(payload, state.max_body_bytes).await?)?;
+    let new: NewEnvironmentBody = json_body(&read_limited(payload, state.max_body_bytes).await?)?;
     let env = state.admin.create_environment(new.name, new.key).await?;
     Ok(HttpResponse::Created().json(env))
 }
 
-async fn list_environments(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, path = "/api/v1/environments", tag = "environments",
+    responses((status = 200, body = [EnvironmentView]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+pub(crate) async fn list_environments(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     Ok(HttpResponse::Ok().json(state.admin.environments().await?))
 }
 
-async fn get_environment(
+#[utoipa::path(get, path = "/api/v1/environments/{envId}", tag = "environments", params(("envId" = Uuid, Path)),
+    responses((status = 200, body = EnvironmentView), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub(crate) async fn get_environment(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -82,7 +98,10 @@ async fn get_environment(
     Ok(HttpResponse::Ok().json(state.admin.environment(env_id(&path)?).await?))
 }
 
-async fn delete_environment(
+#[utoipa::path(delete, path = "/api/v1/environments/{envId}", tag = "environments", params(("envId" = Uuid, Path)),
+    responses((status = 204, description = "deleted with its flags and segments; its SDK sessions are closed"), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn delete_environment(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -93,7 +112,9 @@ async fn delete_environment(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn list_flags(
+#[utoipa::path(get, path = "/api/v1/environments/{envId}/feature-flags", tag = "feature flags", params(("envId" = Uuid, Path)),
+    responses((status = 200, body = [FeatureFlag]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub(crate) async fn list_flags(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -102,7 +123,10 @@ async fn list_flags(
     Ok(HttpResponse::Ok().json(state.admin.flags(env_id(&path)?).await?))
 }
 
-async fn get_flag(
+#[utoipa::path(get, path = "/api/v1/environments/{envId}/feature-flags/{key}", tag = "feature flags",
+    params(("envId" = Uuid, Path), ("key" = String, Path)),
+    responses((status = 200, body = FeatureFlag), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub(crate) async fn get_flag(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
@@ -112,7 +136,12 @@ async fn get_flag(
     Ok(HttpResponse::Ok().json(state.admin.flag(env_id(&env)?, &key).await?))
 }
 
-async fn put_flag(
+#[utoipa::path(put, path = "/api/v1/environments/{envId}/feature-flags/{key}", tag = "feature flags",
+    params(("envId" = Uuid, Path), ("key" = String, Path)), request_body = FeatureFlag,
+    responses((status = 201, body = FeatureFlag), (status = 200, body = FeatureFlag), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn put_flag(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     payload: web::Payload,
@@ -124,7 +153,11 @@ async fn put_flag(
     Ok(if created { HttpResponse::Created().json(flag) } else { HttpResponse::Ok().json(flag) })
 }
 
-async fn patch_flag(
+#[utoipa::path(patch, path = "/api/v1/environments/{envId}/feature-flags/{key}", tag = "feature flags",
+    params(("envId" = Uuid, Path), ("key" = String, Path)), request_body(content = Object, description = "top-level flag fields to change, e.g. {\"isEnabled\": false}"),
+    responses((status = 200, body = FeatureFlag), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn patch_flag(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     payload: web::Payload,
@@ -135,7 +168,11 @@ async fn patch_flag(
     Ok(HttpResponse::Ok().json(state.admin.patch_flag(env_id(&env)?, &key, body(payload, &state).await?).await?))
 }
 
-async fn archive_flag(
+#[utoipa::path(delete, path = "/api/v1/environments/{envId}/feature-flags/{key}", tag = "feature flags",
+    params(("envId" = Uuid, Path), ("key" = String, Path)),
+    responses((status = 200, description = "archived (isArchived: true), pushed to SDKs", body = FeatureFlag), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn archive_flag(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
@@ -149,7 +186,9 @@ fn segment_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::bad_request("invalid_id", format!("{raw:?} is not a segment id (UUID)")))
 }
 
-async fn list_segments(
+#[utoipa::path(get, path = "/api/v1/environments/{envId}/segments", tag = "segments", params(("envId" = Uuid, Path)),
+    responses((status = 200, body = [Segment]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub(crate) async fn list_segments(
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -158,7 +197,10 @@ async fn list_segments(
     Ok(HttpResponse::Ok().json(state.admin.segments(env_id(&path)?).await?))
 }
 
-async fn get_segment(
+#[utoipa::path(get, path = "/api/v1/environments/{envId}/segments/{segmentId}", tag = "segments",
+    params(("envId" = Uuid, Path), ("segmentId" = Uuid, Path)),
+    responses((status = 200, body = Segment), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+pub(crate) async fn get_segment(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
@@ -168,7 +210,12 @@ async fn get_segment(
     Ok(HttpResponse::Ok().json(state.admin.segment(env_id(&env)?, segment_id(&id)?).await?))
 }
 
-async fn put_segment(
+#[utoipa::path(put, path = "/api/v1/environments/{envId}/segments/{segmentId}", tag = "segments",
+    params(("envId" = Uuid, Path), ("segmentId" = Uuid, Path)), request_body = Segment,
+    responses((status = 201, body = Segment), (status = 200, body = Segment), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn put_segment(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     payload: web::Payload,
@@ -181,7 +228,11 @@ async fn put_segment(
     Ok(if created { HttpResponse::Created().json(segment) } else { HttpResponse::Ok().json(segment) })
 }
 
-async fn archive_segment(
+#[utoipa::path(delete, path = "/api/v1/environments/{envId}/segments/{segmentId}", tag = "segments",
+    params(("envId" = Uuid, Path), ("segmentId" = Uuid, Path)),
+    responses((status = 200, description = "archived, pushed to SDKs", body = Segment), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn archive_segment(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,

@@ -254,3 +254,39 @@ async fn deleting_an_environment_closes_its_sessions_for_good() {
     assert_eq!(again.expect_close().await.0, 4003);
     app.cleanup().await;
 }
+
+#[actix_web::test]
+async fn the_openapi_document_describes_every_management_route() {
+    let app = app().await;
+    let res = app.http.get(format!("{}/api/v1/openapi.json", app.address)).send().await.expect("answers");
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.expect("json");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{}", doc["openapi"]);
+    let routes = [
+        ("post", "/api/v1/environments"),
+        ("get", "/api/v1/environments"),
+        ("get", "/api/v1/environments/{envId}"),
+        ("delete", "/api/v1/environments/{envId}"),
+        ("get", "/api/v1/environments/{envId}/feature-flags"),
+        ("get", "/api/v1/environments/{envId}/feature-flags/{key}"),
+        ("put", "/api/v1/environments/{envId}/feature-flags/{key}"),
+        ("patch", "/api/v1/environments/{envId}/feature-flags/{key}"),
+        ("delete", "/api/v1/environments/{envId}/feature-flags/{key}"),
+        ("get", "/api/v1/environments/{envId}/segments"),
+        ("get", "/api/v1/environments/{envId}/segments/{segmentId}"),
+        ("put", "/api/v1/environments/{envId}/segments/{segmentId}"),
+        ("delete", "/api/v1/environments/{envId}/segments/{segmentId}"),
+    ];
+    for (method, path) in routes {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
+    }
+    let documented: usize =
+        doc["paths"].as_object().expect("paths").values().map(|p| p.as_object().map_or(0, |m| m.len())).sum();
+    assert_eq!(documented, routes.len(), "every documented route is one of the contract's");
+    for schema in ["FeatureFlag", "Segment", "EnvironmentView", "ErrorBody", "Condition", "RolloutVariation"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
+    }
+    assert_eq!(doc["components"]["schemas"]["FeatureFlag"]["properties"]["isEnabled"]["type"], "boolean");
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    app.cleanup().await;
+}

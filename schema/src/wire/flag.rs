@@ -8,7 +8,7 @@ use super::de::{compact_f64s, compact_opt_f64, lenient_bool, null_as_default, uu
 use super::time::millis;
 
 /// A feature flag of one environment. Variation values are always strings (`"true"`, `"42"`, serialized JSON).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct FeatureFlag {
     /// GUID of the flag (the .NET SDK parses it as one).
@@ -74,7 +74,7 @@ pub struct FeatureFlag {
 }
 
 /// One value a flag can serve.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Variation {
     /// Identifier referenced by targets, rules and `disabledVariationId` (usually a GUID, free-form allowed).
@@ -89,7 +89,7 @@ pub struct Variation {
 }
 
 /// Users served one variation by key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetUser {
     /// User keys (compared ordinally with the user's `keyId`).
@@ -101,7 +101,7 @@ pub struct TargetUser {
 }
 
 /// A targeting rule: all conditions must match, then a percentage dispatch picks the variation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetRule {
     /// Rule identifier.
@@ -126,7 +126,7 @@ pub struct TargetRule {
 
 /// One condition of a rule. Segment conditions have `property` `User is in segment` / `User is not in segment`,
 /// `op: null` and a JSON list of segment ids as `value`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     /// Condition identifier (may be absent in segments).
@@ -144,7 +144,7 @@ pub struct Condition {
 }
 
 /// A variation's share of a percentage split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct RolloutVariation {
     /// The variation served to users in range.
@@ -159,7 +159,7 @@ pub struct RolloutVariation {
 }
 
 /// Dispatch for users that no target or rule matched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Fallthrough {
     /// User attribute whose value buckets users; `null`/blank means the user key.

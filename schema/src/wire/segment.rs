@@ -9,7 +9,7 @@ use super::flag::Condition;
 use super::time::millis;
 
 /// A segment of one environment. Membership: `excluded` → `included` → any rule whose conditions all match.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Segment {
     /// GUID of the segment; flag conditions reference it.
@@ -51,7 +51,7 @@ pub struct Segment {
 }
 
 /// A segment rule: all conditions must match (no nested segment conditions).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct SegmentRule {
     /// Rule identifier.
