@@ -19,6 +19,7 @@ use vane_actors::changes::amqp::{AmqpConfig, ChangePublisher};
 use vane_actors::changes::listener::ChangeListener;
 use vane_actors::hub::{Hub, LoadEnv, Resync, SnapshotRegistry};
 use vane_actors::ingest::Ingest;
+use vane_actors::ingest::amqp::AmqpIngestConfig;
 use vane_actors::store::{Store, StoreConfig};
 
 pub use self::state::AppState;
@@ -92,6 +93,20 @@ async fn start_bus(settings: &Settings, hub: &Addr<Hub>) -> anyhow::Result<(Chan
     Ok((ChangeBus::amqp(hub.clone(), publisher), Some(healthy)))
 }
 
+/// Ingestion of users and insights: through RabbitMQ's durable queues in cluster mode, in process otherwise.
+async fn start_ingest(settings: &Settings, store: &Store) -> anyhow::Result<Ingest> {
+    let Some(url) = &settings.bus.amqp_url else {
+        return Ok(Ingest::in_process(store.clone(), settings.ingest.clone()));
+    };
+    let amqp = AmqpIngestConfig {
+        url: url.expose_secret().to_owned(),
+        connect_timeout: Duration::from_secs(settings.bus.connect_timeout_seconds),
+    };
+    Ingest::amqp(store.clone(), settings.ingest.clone(), amqp)
+        .await
+        .context("connecting the ingestion queues to RabbitMQ")
+}
+
 impl Application {
     /// Connects, migrates, bootstraps, loads snapshots and binds; serving starts with [`run_until_stopped`].
     ///
@@ -108,7 +123,7 @@ impl Application {
         let hub = start_hub(&store, &cache, &registry).await?;
         let (bus, bus_health) = start_bus(&settings, &hub).await?;
         let workers = if settings.http.workers == 0 { num_workers() } else { settings.http.workers };
-        let ingest = Ingest::in_process(store.clone(), settings.ingest.clone());
+        let ingest = start_ingest(&settings, &store).await?;
         let parts = state::Parts {
             store,
             cache,

@@ -31,6 +31,10 @@ async fn readiness(state: web::Data<AppState>) -> HttpResponse {
     if !state.cache.is_healthy().await {
         degraded.push("cache");
     }
+    let ingest = state.ingest.status();
+    if !ingest.database_ok || ingest.broker_connected == Some(false) {
+        degraded.push("ingest");
+    }
     let body = if degraded.is_empty() { "Healthy".to_owned() } else { format!("Degraded: {}", degraded.join(", ")) };
     HttpResponse::Ok().content_type("text/plain").body(body)
 }

@@ -116,7 +116,11 @@ async function main() {
       return socket && socket.pongsReceived >= input.minPings;
     });
     const flushed = await page.evaluate(trackAndClose, input);
-    await until('the insight POST response', () => summarize(wire).posts.some((p) => p.status));
+    // Every POST the SDK sent (its periodic flush may have raced the explicit one) must have its answer.
+    await until('the insight POST responses', () => {
+      const { posts } = summarize(wire);
+      return posts.length > 0 && posts.every((p) => p.status);
+    });
     return { ...result, flushed, pageOrigin, ...summarize(wire) };
   } finally {
     await context.close();
