@@ -5,6 +5,7 @@ pub mod body;
 pub mod health;
 pub mod insight;
 pub mod openapi;
+pub mod reports;
 pub mod sdk;
 pub mod streaming;
 

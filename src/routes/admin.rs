@@ -18,7 +18,7 @@ use crate::startup::AppState;
 /// Mounts `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::scope("/api/v1")
+        super::reports::configure(web::scope("/api/v1"))
             .route("/openapi.json", web::get().to(super::openapi::document))
             .route("/environments", web::post().to(create_environment))
             .route("/environments", web::get().to(list_environments))
@@ -37,7 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Checks the bearer token (constant-time).
-fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let given =
         req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
     let expected = state.admin_token.as_bytes();
@@ -48,7 +48,7 @@ fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     if ok { Ok(()) } else { Err(ApiError::Unauthorized("missing or wrong bearer token")) }
 }
 
-fn env_id(raw: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn env_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::bad_request("invalid_id", format!("{raw:?} is not an environment id")))
 }
 

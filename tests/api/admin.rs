@@ -276,6 +276,8 @@ async fn the_openapi_document_describes_every_management_route() {
         ("get", "/api/v1/environments/{envId}/segments/{segmentId}"),
         ("put", "/api/v1/environments/{envId}/segments/{segmentId}"),
         ("delete", "/api/v1/environments/{envId}/segments/{segmentId}"),
+        ("get", "/api/v1/environments/{envId}/end-users"),
+        ("get", "/api/v1/environments/{envId}/insights/feature-flags/{key}"),
     ];
     for (method, path) in routes {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");

@@ -108,3 +108,36 @@ async fn a_client_data_sync_records_its_user() {
     assert_eq!(name, "Seen");
     app.cleanup().await;
 }
+
+#[actix_web::test]
+async fn reports_show_the_users_and_the_evaluations_per_variation() {
+    let (app, env, store) = app().await;
+    let flag = seed::bool_flag(env.id, "f1");
+    store.upsert_flag(&flag).await.expect("flag");
+    let body = json!([evaluation("u1", "f1"), evaluation("u2", "f1"), evaluation("u1", "f1")]);
+    assert_eq!(post(&app, Some(&env.server), body.to_string()).await.0, 200);
+
+    let (status, page) = app
+        .admin(reqwest::Method::GET, &format!("/environments/{}/end-users?search=U2&pageSize=10", env.id), None)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["keyId"], "u2");
+
+    let window = "from=1719749999000&to=2024-06-30T12:20:01Z";
+    let (status, report) = app
+        .admin(reqwest::Method::GET, &format!("/environments/{}/insights/feature-flags/f1?{window}", env.id), None)
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!((report["evaluations"].as_i64(), report["uniqueUsers"].as_i64()), (Some(3), Some(2)));
+    assert_eq!(report["variations"][0]["variationId"], "v1");
+
+    let (status, err) = app
+        .admin(reqwest::Method::GET, &format!("/environments/{}/insights/feature-flags/f1?from=x", env.id), None)
+        .await;
+    assert_eq!((status, err["error"].as_str()), (400, Some("invalid_window")));
+    let (status, _) =
+        app.admin(reqwest::Method::GET, &format!("/environments/{}/insights/feature-flags/nope", env.id), None).await;
+    assert_eq!(status, 404);
+    app.cleanup().await;
+}

@@ -1,0 +1,125 @@
+//! The read side of ingestion in the management API: end users of an environment, and one flag's evaluations
+//! per variation over a window (`from` inclusive, `to` exclusive; ISO-8601 or Unix ms).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use vane_actors::ingest::report::{self, EndUserQuery, MAX_PAGE_SIZE};
+use vane_schema::wire::time::{from_unix_ms, millis, parse};
+
+use super::admin::{authorize, env_id};
+use crate::error::{ApiError, ErrorBody};
+use crate::startup::AppState;
+
+/// Query of the end-user list.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct EndUserParams {
+    /// Case-insensitive substring of `keyId` or `name`.
+    search: Option<String>,
+    /// Zero-based page (default 0).
+    page: Option<u64>,
+    /// Users per page, 1–1000 (default 50).
+    page_size: Option<u64>,
+}
+
+/// One end user.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndUserView {
+    key_id: String,
+    name: String,
+    customized_properties: serde_json::Value,
+    #[serde(with = "millis")]
+    created_at: DateTime<Utc>,
+    #[serde(with = "millis")]
+    updated_at: DateTime<Utc>,
+}
+
+/// A page of end users, most recently seen first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EndUserPageView {
+    total: u64,
+    items: Vec<EndUserView>,
+}
+
+/// `GET /api/v1/environments/{envId}/end-users`
+#[utoipa::path(get, path = "/api/v1/environments/{envId}/end-users", tag = "insights",
+    params(("envId" = Uuid, Path), EndUserParams),
+    responses((status = 200, body = EndUserPageView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn list_end_users(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<EndUserParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let env = env_id(&path)?;
+    state.admin.environment(env).await?;
+    let page_size = query.page_size.unwrap_or(50);
+    if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+        return Err(ApiError::bad_request("invalid_page_size", format!("pageSize must be 1 to {MAX_PAGE_SIZE}")));
+    }
+    let q = EndUserQuery { search: query.search.clone(), page: query.page.unwrap_or(0), page_size };
+    let page = report::end_users(&state.store, env, &q).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|u| EndUserView {
+            key_id: u.key_id,
+            name: u.name,
+            customized_properties: u.customized_properties,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(EndUserPageView { total: page.total, items }))
+}
+
+/// Window of the flag report.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct WindowParams {
+    /// Start (inclusive), ISO-8601 or Unix ms; default 24 h before `to`.
+    from: Option<String>,
+    /// End (exclusive), ISO-8601 or Unix ms; default now.
+    to: Option<String>,
+}
+
+fn instant(raw: &str, name: &str) -> Result<DateTime<Utc>, ApiError> {
+    raw.parse::<i64>()
+        .map(from_unix_ms)
+        .or_else(|_| parse(raw))
+        .map_err(|_| ApiError::bad_request("invalid_window", format!("{name} must be ISO-8601 or Unix ms")))
+}
+
+/// `GET /api/v1/environments/{envId}/insights/feature-flags/{key}`
+#[utoipa::path(get, path = "/api/v1/environments/{envId}/insights/feature-flags/{key}", tag = "insights",
+    params(("envId" = Uuid, Path), ("key" = String, Path), WindowParams),
+    responses((status = 200, description = "evaluations and unique users per variation", body = Object),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn flag_insights(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<WindowParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (env, key) = path.into_inner();
+    let env = env_id(&env)?;
+    let to = query.to.as_deref().map(|t| instant(t, "to")).transpose()?.unwrap_or_else(Utc::now);
+    let from = query.from.as_deref().map(|f| instant(f, "from")).transpose()?.unwrap_or(to - Duration::hours(24));
+    if from >= to {
+        return Err(ApiError::bad_request("invalid_window", "from must be before to"));
+    }
+    state.admin.flag(env, &key).await?;
+    Ok(HttpResponse::Ok().json(report::flag_report(&state.store, env, &key, from, to).await?))
+}
+
+/// Mounts the report routes into the `/api/v1` scope.
+pub fn configure(scope: actix_web::Scope) -> actix_web::Scope {
+    scope
+        .route("/environments/{env}/end-users", web::get().to(list_end_users))
+        .route("/environments/{env}/insights/feature-flags/{key}", web::get().to(flag_insights))
+}
