@@ -121,3 +121,5 @@ impl Supervised for Hub {
 
 mod catch_up;
 mod handlers;
+#[cfg(test)]
+mod tests;

@@ -218,3 +218,15 @@ async fn store_unavailable_closes_with_1011() {
     let mut ws = WsClient::open(&app.address, "server", &generate(env.id)).await;
     assert_eq!(ws.expect_close().await.0, 1011);
 }
+
+#[actix_web::test]
+async fn an_idle_session_is_closed_after_the_client_timeout() {
+    let db = TestDb::sqlite();
+    let store = seed::store(&db.url).await;
+    let env = seed::env(&store).await;
+    let app = TestApp::spawn(db, &[("VANE__STREAMING__CLIENT_TIMEOUT_SECONDS", "1")]).await;
+    let mut ws = WsClient::open(&app.address, "server", &env.server).await;
+    ws.expect_alive().await; // activity resets the clock; then nothing more is sent
+    assert_eq!(ws.expect_close().await, (1000, "idle timeout, close by server".to_owned()));
+    app.cleanup().await;
+}
