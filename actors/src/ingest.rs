@@ -111,7 +111,7 @@ impl Ingest {
     /// Embedded mode: messages go straight into this node's writers (started here, on an arbiter of their own).
     /// Needs a running actix `System`.
     pub fn in_process(store: Store, config: IngestConfig) -> Self {
-        let writers = Writers::start(store, config.writer());
+        let writers = Writers::start_with(store, config.writer(), config.event_writers);
         Self::with_transport(Transport::InProcess(writers), &config)
     }
 
@@ -119,7 +119,7 @@ impl Ingest {
     /// here, with the consumers, on arbiters of their own). Fails if the broker cannot be reached within
     /// `amqp.connect_timeout`. Call it on the System arbiter (startup), not in an HTTP worker.
     pub async fn amqp(store: Store, config: IngestConfig, amqp: AmqpIngestConfig) -> Result<Self, IngestError> {
-        let writers = Writers::start(store, config.writer());
+        let writers = Writers::start_with(store, config.writer(), config.event_writers);
         let transport = transport::Amqp::start(amqp, writers, config.prefetch).await?;
         Ok(Self::with_transport(Transport::Amqp(transport), &config))
     }

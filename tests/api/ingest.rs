@@ -19,6 +19,7 @@ use crate::helpers::database::TestDb;
 use crate::helpers::wait::eventually;
 
 mod amqp;
+mod bench;
 mod report;
 
 const WAIT: Duration = Duration::from_secs(20);

@@ -22,11 +22,20 @@ pub struct IngestConfig {
     /// Unacked AMQP messages per queue and node. One message carries one track call (tens of events), so the
     /// default keeps several batches in flight while the previous one commits.
     pub prefetch: u16,
+    /// Parallel `events` writers per node (each commits one batch at a time).
+    pub event_writers: usize,
 }
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { batch_size: 1_000, flush_ms: 200, max_buffered_rows: 250_000, track_timeout_ms: 10_000, prefetch: 1_000 }
+        Self {
+            batch_size: 1_000,
+            flush_ms: 200,
+            max_buffered_rows: 250_000,
+            track_timeout_ms: 10_000,
+            prefetch: 1_000,
+            event_writers: 2,
+        }
     }
 }
 

@@ -5,10 +5,13 @@
 //! whole batch: over-long names are cut to the column width, users whose key does not fit are refused.
 
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use uuid::Uuid;
-use vane_schema::entity::{end_user, event};
+use vane_schema::entity::end_user;
 use vane_schema::wire::message::{EndUserMessage, InsightMessage};
 use vane_schema::wire::time::{now_ms, truncate_ms};
+
+use crate::writer::sink::EventRow;
 
 /// `end_users.key_id` is `varchar(512)`.
 const KEY_ID_MAX: usize = 512;
@@ -31,16 +34,19 @@ pub enum RowError {
     KeyTooLong(usize),
 }
 
-/// The `events` row of an insight: the uuid is the primary key, µs become ms, properties are stored as JSON.
-pub fn event_row(msg: InsightMessage) -> Result<event::Model, RowError> {
+/// The `events` row of an insight: the uuid is the primary key, µs become ms, properties stay JSON text (checked,
+/// not parsed).
+pub fn event_row(msg: InsightMessage) -> Result<EventRow, RowError> {
     let env_id = Uuid::parse_str(&msg.env_id).map_err(|_| RowError::EnvId(msg.env_id.clone()))?;
-    let properties = serde_json::from_str(&msg.properties).map_err(|_| RowError::Properties(msg.uuid))?;
-    Ok(event::Model {
+    if serde_json::from_str::<&RawValue>(&msg.properties).is_err() {
+        return Err(RowError::Properties(msg.uuid));
+    }
+    Ok(EventRow {
         id: msg.uuid,
         distinct_id: msg.distinct_id,
         env_id,
         event: truncate(msg.event, EVENT_MAX),
-        properties,
+        properties: msg.properties,
         timestamp: from_micros(msg.timestamp),
     })
 }
@@ -109,7 +115,7 @@ mod tests {
         assert_eq!(row.id, msg.uuid);
         assert_eq!((row.distinct_id.as_str(), row.event.as_str()), ("checkout", "CustomEvent"));
         assert_eq!(row.env_id.to_string(), ENV);
-        assert_eq!(row.properties, json!({"a": 1}));
+        assert_eq!(row.properties, r#"{"a":1}"#);
         assert_eq!(row.timestamp.timestamp_millis(), 1_719_750_000_123);
         assert_eq!(row.timestamp.timestamp_subsec_micros() % 1000, 0, "truncated to ms");
     }

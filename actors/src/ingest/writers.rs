@@ -3,9 +3,13 @@
 //!
 //! The in-process transport appends to them directly; the AMQP consumers append what they receive. Either way
 //! the caller gets a receiver that fires when the rows are committed.
+//!
+//! Insights may be spread over several `events` writers (whole appends, round robin): each flushes one batch at a
+//! time, so parallel writers are how a batch's commit overlaps the next one's and Postgres uses more than one
+//! core. End users stay on one writer (low volume after dedupe).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use actix::{Actor, Addr, Arbiter};
 use tokio::sync::oneshot;
@@ -21,8 +25,10 @@ pub type Stored = oneshot::Receiver<Result<(), WriterError>>;
 /// Handles to the `events` and `end_users` writers.
 #[derive(Clone)]
 pub struct Writers {
-    /// Insight rows.
-    events: Addr<BatchWriter<Events>>,
+    /// Insight rows (at least one writer).
+    events: Arc<[Addr<BatchWriter<Events>>]>,
+    /// Round-robin cursor over `events`.
+    next: Arc<AtomicUsize>,
     /// End-user rows.
     users: Addr<BatchWriter<EndUsers>>,
     /// Whether both writers' last flush reached the database.
@@ -30,15 +36,24 @@ pub struct Writers {
 }
 
 impl Writers {
-    /// Starts both writers on a new arbiter (a thread of their own). Needs a running actix `System`.
+    /// Starts one writer per table on a new arbiter (a thread of their own). Needs a running actix `System`.
     pub fn start(store: Store, config: WriterConfig) -> Self {
+        Self::start_with(store, config, 1)
+    }
+
+    /// Like [`start`](Self::start), with `event_writers` (at least one) writers for insights.
+    pub fn start_with(store: Store, config: WriterConfig, event_writers: usize) -> Self {
         let arbiter = Arbiter::new().handle();
         let database_ok = Arc::new(AtomicBool::new(true));
-        let (s, c, ok) = (store.clone(), config.clone(), database_ok.clone());
-        let events = BatchWriter::start_in_arbiter(&arbiter, move |_| BatchWriter::new(s, c).reporting_to(ok));
+        let events = (0..event_writers.max(1))
+            .map(|_| {
+                let (s, c, ok) = (store.clone(), config.clone(), database_ok.clone());
+                BatchWriter::start_in_arbiter(&arbiter, move |_| BatchWriter::new(s, c).reporting_to(ok))
+            })
+            .collect();
         let ok = database_ok.clone();
         let users = BatchWriter::start_in_arbiter(&arbiter, move |_| BatchWriter::new(store, config).reporting_to(ok));
-        Self { events, users, database_ok }
+        Self { events, next: Arc::new(AtomicUsize::new(0)), users, database_ok }
     }
 
     /// False while a writer retries against an unreachable database.
@@ -49,7 +64,8 @@ impl Writers {
     /// Queues insights; the receiver fires when they are stored. Malformed messages are logged and skipped.
     pub fn insights(&self, messages: Vec<InsightMessage>) -> Stored {
         let rows = convert(messages, event_row);
-        append(&self.events, rows)
+        let writer = self.next.fetch_add(1, Ordering::Relaxed) % self.events.len();
+        append(&self.events[writer], rows)
     }
 
     /// Queues end users; the receiver fires when they are stored.
@@ -66,8 +82,8 @@ impl Writers {
 
     /// Flushes both writers and stops them; returns when everything buffered is stored.
     pub async fn shutdown(&self) {
-        let (events, users) = (self.events.send(Shutdown), self.users.send(Shutdown));
-        let _ = futures_util::future::join(events, users).await;
+        let events = futures_util::future::join_all(self.events.iter().map(|w| w.send(Shutdown)));
+        let _ = futures_util::future::join(events, self.users.send(Shutdown)).await;
     }
 }
 

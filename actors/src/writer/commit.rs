@@ -6,7 +6,7 @@
 
 use sea_orm::DbErr;
 
-use super::sink::{Sink, execute};
+use super::sink::Sink;
 use crate::store::Store;
 
 /// What became of a batch.
@@ -24,8 +24,7 @@ pub enum Outcome {
 /// Writes `rows` with one multi-row statement, falling back to one row at a time if the database is up but
 /// refuses the batch.
 pub async fn commit<S: Sink>(store: &Store, rows: &[S::Row]) -> Outcome {
-    let backend = store.backend();
-    let Err(error) = execute(store.connection(), S::statements(backend, rows)).await else {
+    let Err(error) = S::write(store.connection(), rows).await else {
         return Outcome::Stored { dropped: 0 };
     };
     if store.ping().await.is_err() {
@@ -39,8 +38,7 @@ pub async fn commit<S: Sink>(store: &Store, rows: &[S::Row]) -> Outcome {
 async fn row_by_row<S: Sink>(store: &Store, rows: &[S::Row]) -> Outcome {
     let mut dropped = 0;
     for row in rows {
-        let statements = S::statements(store.backend(), std::slice::from_ref(row));
-        if let Err(error) = execute(store.connection(), statements).await {
+        if let Err(error) = S::write(store.connection(), std::slice::from_ref(row)).await {
             if store.ping().await.is_err() {
                 return Outcome::Unavailable(error);
             }
