@@ -154,7 +154,8 @@ async fn run(scenario: Scenario) {
 #[actix_web::test]
 #[ignore = "benchmark: run in release, see the module docs"]
 async fn ingest_bench_http_rabbitmq_postgres() {
-    for (batch, flush_ms, writers) in [(1_000, 200, 2), (1_000, 200, 1), (5_000, 200, 2), (250, 50, 2)] {
+    for (batch, flush_ms, writers) in [(1_000, 200, 1), (1_000, 200, 2), (1_000, 200, 4), (5_000, 500, 2), (250, 50, 2)]
+    {
         run(Scenario { batch, flush_ms, writers, prefetch: 200, clients: 16, requests: 4_000 }).await;
     }
 }
