@@ -7,6 +7,7 @@ mod binary;
 mod cluster;
 mod health;
 mod ingest;
+mod ingest_restart;
 mod sdk_browser;
 mod sdk_node;
 mod sdk_python;
