@@ -30,7 +30,9 @@ services-up:
 services-down:
 	docker compose -f docker/compose.yaml down -v
 
-# Sweeps test databases left behind by interrupted test runs.
+# Sweeps test databases, vhosts and Redis keys left behind by interrupted or failed test runs.
 test-clean:
 	psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%'" | \
-		xargs -r -I{} psql -h 127.0.0.1 -U postgres -c 'DROP DATABASE IF EXISTS "{}" WITH (FORCE)'
+		xargs -r -I{} psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE IF EXISTS "{}" WITH (FORCE)'
+	rabbitmqctl -q list_vhosts | grep '^t-' | xargs -r -n1 rabbitmqctl -q delete_vhost
+	redis-cli --scan --pattern 't:*' | xargs -r redis-cli del >/dev/null
