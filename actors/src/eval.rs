@@ -27,6 +27,26 @@ pub use flag::CompiledFlag;
 pub use segment::{CompiledSegment, Segments, compile_segments};
 use vane_schema::wire::{EndUser, Variation};
 
+/// The 16 operators FeatBit defines (§5.3); any other `op` never matches, and the management API rejects it.
+pub const OPERATORS: [&str; 16] = [
+    "Equal",
+    "NotEqual",
+    "Contains",
+    "NotContain",
+    "StartsWith",
+    "EndsWith",
+    "MatchRegex",
+    "NotMatchRegex",
+    "IsOneOf",
+    "NotOneOf",
+    "IsTrue",
+    "IsFalse",
+    "LessThan",
+    "LessEqualThan",
+    "BiggerThan",
+    "BiggerEqualThan",
+];
+
 /// Whether `pattern` compiles as a FeatBit (.NET-syntax) regular expression; the management API rejects the rest.
 pub fn is_valid_regex(pattern: &str) -> bool {
     pattern::Pattern::compile(pattern).is_some()

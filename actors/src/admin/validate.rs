@@ -7,7 +7,7 @@ use uuid::Uuid;
 use vane_schema::wire::{Condition, FeatureFlag, RolloutVariation, Segment};
 
 use super::AdminError;
-use crate::eval::is_valid_regex;
+use crate::eval::{OPERATORS, is_valid_regex};
 
 const IN_SEGMENT: &str = "User is in segment";
 const NOT_IN_SEGMENT: &str = "User is not in segment";
