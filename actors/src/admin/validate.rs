@@ -11,24 +11,6 @@ use crate::eval::{OPERATORS, is_valid_regex};
 
 const IN_SEGMENT: &str = "User is in segment";
 const NOT_IN_SEGMENT: &str = "User is not in segment";
-const OPERATORS: [&str; 16] = [
-    "Equal",
-    "NotEqual",
-    "Contains",
-    "NotContain",
-    "StartsWith",
-    "EndsWith",
-    "MatchRegex",
-    "NotMatchRegex",
-    "IsOneOf",
-    "NotOneOf",
-    "IsTrue",
-    "IsFalse",
-    "LessThan",
-    "LessEqualThan",
-    "BiggerThan",
-    "BiggerEqualThan",
-];
 /// Tolerance when checking that rollout ranges tile `[0, 1]`.
 const EPSILON: f64 = 1e-9;
 
