@@ -115,11 +115,6 @@ impl EnvSnapshot {
         self.flags.values()
     }
 
-    /// A flag by key.
-    pub fn flag_by_key(&self, key: &str) -> Option<&Arc<SnapFlag>> {
-        self.flags.values().find(|f| f.flag().key == key)
-    }
-
     /// The newest `updatedAt` (ms) of any flag or segment: what an up-to-date SDK sends as its timestamp.
     pub fn version(&self) -> i64 {
         let flags = self.flags.values().map(|f| f.updated_ms);

@@ -8,7 +8,6 @@ use vane_schema::wire::change::SegmentChange;
 use vane_schema::wire::{FeatureFlag, Segment};
 
 use super::{Admin, AdminError, next_version, validate};
-use crate::eval::CompiledFlag;
 use crate::store::{segment_in, upsert_flag_in, upsert_segment_in};
 
 impl Admin {
@@ -90,7 +89,8 @@ impl Admin {
     ) -> Result<Vec<FeatureFlag>, AdminError> {
         let mut bumped = Vec::new();
         for mut flag in self.store.flags(segment.env_id).await? {
-            if !CompiledFlag::compile(&flag).segment_ids().contains(&segment.id) {
+            // Compiling would build every regex of the environment; the raw conditions say enough.
+            if !validate::references_segment(&flag, segment.id) {
                 continue;
             }
             flag.updated_at = next_version(Some(flag.updated_at)).max(segment.updated_at);

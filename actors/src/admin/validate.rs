@@ -121,13 +121,12 @@ fn rollout(
 /// One condition; segment conditions are allowed only in flags (`segments` is `Some`).
 fn condition(c: &Condition, at: &str, segments: Option<&HashSet<Uuid>>) -> Result<(), AdminError> {
     let value = c.value.as_deref();
-    if c.property == IN_SEGMENT || c.property == NOT_IN_SEGMENT {
+    if let Some(ids) = segment_ids(c) {
         let Some(known) = segments else {
             return Err(invalid("invalid_condition", format!("{at}: segment rules cannot reference segments")));
         };
-        let ids: Vec<Uuid> = value
-            .and_then(|v| serde_json::from_str(v).ok())
-            .ok_or_else(|| invalid("invalid_condition", format!("{at}.value must be a JSON list of segment ids")))?;
+        let ids =
+            ids.ok_or_else(|| invalid("invalid_condition", format!("{at}.value must be a JSON list of segment ids")))?;
         if ids.is_empty() {
             return Err(invalid("invalid_condition", format!("{at}.value lists no segment")));
         }
@@ -153,6 +152,17 @@ fn condition(c: &Condition, at: &str, segments: Option<&HashSet<Uuid>>) -> Resul
         }
         _ => Ok(()),
     }
+}
+
+/// For a segment condition, the segment ids it lists (`Some(None)`: not a JSON list of ids); `None` otherwise.
+pub fn segment_ids(c: &Condition) -> Option<Option<Vec<Uuid>>> {
+    (c.property == IN_SEGMENT || c.property == NOT_IN_SEGMENT)
+        .then(|| c.value.as_deref().and_then(|v| serde_json::from_str(v).ok()))
+}
+
+/// Whether any rule of `flag` references segment `id` (read from the raw conditions; nothing is compiled).
+pub fn references_segment(flag: &FeatureFlag, id: Uuid) -> bool {
+    flag.rules.iter().flat_map(|r| &r.conditions).filter_map(segment_ids).flatten().any(|ids| ids.contains(&id))
 }
 
 /// A whole segment.
