@@ -9,7 +9,8 @@
 //!   applies changes idempotently and pushes them through bounded mailboxes;
 //! * [`session::SdkSession`] — one actor per SDK WebSocket (actix-ws I/O), answering pings and data-syncs from
 //!   the published snapshot and forwarding pushes;
-//! * [`access::Access`] — connection-token and secret checks, cache first, then the store.
+//! * [`access::Access`] — connection-token and secret checks, cache first, then the store;
+//! * [`metrics`] — the node's OpenTelemetry instruments, recorded everywhere, exported by the server crate.
 //!
 //! Routing and HTTP status codes live in the server crate; nothing here knows about them.
 
@@ -20,6 +21,7 @@ pub mod changes;
 pub mod eval;
 pub mod hub;
 pub mod ingest;
+pub mod metrics;
 pub mod session;
 pub mod snapshot;
 pub mod store;
