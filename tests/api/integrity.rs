@@ -222,7 +222,7 @@ async fn segment_changes_racing_flag_writes_never_lose_flag_content(db: TestDb) 
             let (_, stored) = app.admin(Method::GET, &format!("/environments/{env_id}/feature-flags/{k}"), None).await;
             assert_eq!(stored["name"], format!("{k} round {round}"), "round {round}: a segment change overwrote {k}");
             let updated = stored["updatedAt"].as_str().expect("updatedAt").to_owned();
-            assert!(updated >= flags[i].1["updatedAt"].as_str().expect("updatedAt").to_owned(), "{k}: {updated}");
+            assert!(updated.as_str() >= flags[i].1["updatedAt"].as_str().expect("updatedAt"), "{k}: {updated}");
             assert!(updated > versions[i], "{k} got a newer version in round {round}");
             versions[i] = updated;
         }
