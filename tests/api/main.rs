@@ -9,6 +9,7 @@ mod health;
 mod ingest;
 mod ingest_restart;
 mod integrity;
+mod integrity_numbers;
 mod sdk_browser;
 mod sdk_node;
 mod sdk_python;
