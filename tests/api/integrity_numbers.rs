@@ -78,7 +78,7 @@ fn case(rng: &mut Rng, n: usize) -> Case {
         _ => KNOWN[n % KNOWN.len()],
     };
     let (expt_a, expt_b) = (rng.unit() * boundary, rng.unit() * (1.0 - boundary));
-    let number = if n % 2 == 0 { rng.finite() } else { KNOWN[n % KNOWN.len()] };
+    let number = if n.is_multiple_of(2) { rng.finite() } else { KNOWN[n % KNOWN.len()] };
     let body = json!({
         "name": key, "variationType": "json", "isEnabled": true, "disabledVariationId": "a",
         "variations": [
