@@ -3,6 +3,8 @@
 mod helpers;
 
 mod admin;
+#[cfg(feature = "load-tool")]
+mod bench_tool;
 mod binary;
 mod cluster;
 mod experiments;
