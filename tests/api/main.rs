@@ -11,6 +11,7 @@ mod experiments;
 mod health;
 mod ingest;
 mod ingest_restart;
+mod integrity;
 mod sdk_browser;
 mod sdk_node;
 mod sdk_python;
