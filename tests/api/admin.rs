@@ -280,6 +280,13 @@ async fn the_openapi_document_describes_every_management_route() {
         ("delete", "/api/v1/environments/{envId}/segments/{segmentId}"),
         ("get", "/api/v1/environments/{envId}/end-users"),
         ("get", "/api/v1/environments/{envId}/insights/feature-flags/{key}"),
+        ("get", "/api/v1/environments/{envId}/insights/feature-flags/{key}/series"),
+        ("post", "/api/v1/environments/{envId}/experiments"),
+        ("get", "/api/v1/environments/{envId}/experiments"),
+        ("get", "/api/v1/environments/{envId}/experiments/{id}"),
+        ("put", "/api/v1/environments/{envId}/experiments/{id}"),
+        ("delete", "/api/v1/environments/{envId}/experiments/{id}"),
+        ("get", "/api/v1/environments/{envId}/experiments/{id}/results"),
     ];
     for (method, path) in routes {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
@@ -287,7 +294,18 @@ async fn the_openapi_document_describes_every_management_route() {
     let documented: usize =
         doc["paths"].as_object().expect("paths").values().map(|p| p.as_object().map_or(0, |m| m.len())).sum();
     assert_eq!(documented, routes.len(), "every documented route is one of the contract's");
-    for schema in ["FeatureFlag", "Segment", "EnvironmentView", "ErrorBody", "Condition", "RolloutVariation"] {
+    for schema in [
+        "FeatureFlag",
+        "Segment",
+        "EnvironmentView",
+        "ErrorBody",
+        "Condition",
+        "RolloutVariation",
+        "ExperimentInput",
+        "ExperimentView",
+        "ExperimentResults",
+        "Series",
+    ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
     }
     assert_eq!(doc["components"]["schemas"]["FeatureFlag"]["properties"]["isEnabled"]["type"], "boolean");

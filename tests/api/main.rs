@@ -3,8 +3,11 @@
 mod helpers;
 
 mod admin;
+#[cfg(feature = "load-tool")]
+mod bench_tool;
 mod binary;
 mod cluster;
+mod experiments;
 mod health;
 mod ingest;
 mod ingest_restart;

@@ -213,6 +213,65 @@ impl RedisCache {
         .await
     }
 
+    /// Makes the cached environment match the database's `flags` and `segments`: entries whose index score
+    /// differs from their `updatedAt` (stale or missing) are rewritten, index members the database does not hold
+    /// are removed. Returns how many entries were repaired (0: nothing written).
+    pub async fn reconcile_environment(
+        &self,
+        env_id: Uuid,
+        flags: &[FeatureFlag],
+        segments: &[Segment],
+    ) -> Result<usize, CacheError> {
+        let (flag_index, segment_index) = (format!("flag-index:{env_id}"), format!("segment-index:{env_id}"));
+        let (flags, extra_flags) =
+            self.diff(&flag_index, flags, |f| (f.id.to_string(), unix_ms(&f.updated_at))).await?;
+        let (segments, extra_segments) =
+            self.diff(&segment_index, segments, |s| (s.id.to_string(), unix_ms(&s.updated_at))).await?;
+        let repaired = flags.len() + segments.len() + extra_flags.len() + extra_segments.len();
+        if repaired == 0 {
+            return Ok(0);
+        }
+        timed(async {
+            let mut c = self.pool.get().await?;
+            let mut p = pipe();
+            for (index, extra) in [(&flag_index, &extra_flags), (&segment_index, &extra_segments)] {
+                if !extra.is_empty() {
+                    p.zrem(self.key(index), extra).ignore();
+                }
+            }
+            let () = p.query_async(&mut c).await?;
+            Ok(())
+        })
+        .await?;
+        self.put_environment(env_id, &flags, &segments).await?;
+        Ok(repaired)
+    }
+
+    /// Compares an index with what the database holds: the items whose cached score differs, and the index
+    /// members the database does not hold.
+    async fn diff<T: Clone>(
+        &self,
+        index: &str,
+        items: &[T],
+        version: impl Fn(&T) -> (String, i64),
+    ) -> Result<(Vec<T>, Vec<String>), CacheError> {
+        let cached: Vec<(String, f64)> = timed(async {
+            let mut c = self.pool.get().await?;
+            Ok(c.zrange_withscores(self.key(index), 0, -1).await?)
+        })
+        .await?;
+        let mut cached: std::collections::HashMap<String, f64> = cached.into_iter().collect();
+        let mut stale = Vec::new();
+        for item in items {
+            let (id, ms) = version(item);
+            // Millisecond timestamps are exact in an f64 score.
+            if cached.remove(&id) != Some(ms as f64) {
+                stale.push(item.clone());
+            }
+        }
+        Ok((stale, cached.into_keys().collect()))
+    }
+
     /// Deletes every key under the prefix (tests clean up with this; never used on a shared prefix).
     pub async fn delete_prefix(&self) -> Result<u64, CacheError> {
         let mut c = self.pool.get().await?;

@@ -47,6 +47,17 @@ fn flag_tolerates_nulls_unknown_fields_and_long_fractions() {
 }
 
 #[test]
+fn insights_enabled_is_true_when_absent_null_or_defaulted() {
+    let read = |v: Value| serde_json::from_value::<FeatureFlag>(v).expect("parses").insights_enabled.0;
+    assert!(read(json!({"key": "k"})));
+    assert!(read(json!({"key": "k", "insightsEnabled": null})));
+    assert!(!read(json!({"key": "k", "insightsEnabled": false})));
+    assert!(!read(json!({"key": "k", "insightsEnabled": "false"})));
+    assert!(FeatureFlag::default().insights_enabled.0);
+    assert!(serde_json::from_value::<FeatureFlag>(json!({"insightsEnabled": 3})).is_err());
+}
+
+#[test]
 fn shared_segment_empty_env_id_reads_as_nil() {
     let s: Segment =
         serde_json::from_value(json!({"id": "0779d76b-afc6-4886-ab65-af8c004273ad", "envId": ""})).expect("lenient");
