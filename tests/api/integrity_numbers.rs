@@ -126,6 +126,13 @@ fn by_key<'a>(flags: &'a [Value], key: &str) -> Option<&'a Value> {
     flags.iter().find(|f| f["key"] == key)
 }
 
+/// Every case is among the `served` flags with its numbers unchanged.
+fn assert_served(cases: &[Case], served: &[Value], hop: &str) {
+    for c in cases {
+        assert_same_numbers(&c.body, by_key(served, &c.key).unwrap_or_else(|| panic!("{hop}: {} missing", c.key)), hop);
+    }
+}
+
 /// Client evaluation on `base` for every user of every case, against the evaluator on the data as sent.
 async fn assert_client_evaluation(http: &reqwest::Client, base: &str, client: &str, cases: &[Case]) {
     for case in cases {
@@ -173,9 +180,7 @@ async fn random_doubles_survive_sqlite_and_evaluate_as_sent() {
     put_all(&app, &env_id, &cases).await;
 
     let served = server_flags(&app.http, &app.address, &server).await;
-    for c in &cases {
-        assert_same_numbers(&c.body, by_key(&served, &c.key).expect("served"), "server latest-all");
-    }
+    assert_served(&cases, &served, "server latest-all");
     assert_client_evaluation(&app.http, &app.address, &client, &cases).await;
     app.cleanup().await;
 }
@@ -198,9 +203,7 @@ async fn random_doubles_survive_postgres_redis_the_bus_and_a_second_node() {
     // PUT → Postgres jsonb → GET, then node A's snapshot (loaded from the database, filling Redis).
     put_all(&node_a, &env_id, &first).await;
     let served = server_flags(&node_a.http, &node_a.address, &server).await;
-    for c in &first {
-        assert_same_numbers(&c.body, by_key(&served, &c.key).expect("served"), "node A latest-all");
-    }
+    assert_served(&first, &served, "node A latest-all");
     let redis = vane_actors::cache::RedisCache::new("redis://127.0.0.1:6379", &prefix).expect("redis");
     let (cached, _) = redis.environment(env_uuid).await.expect("reads").expect("node A filled the cache");
     for c in &first {
@@ -215,9 +218,7 @@ async fn random_doubles_survive_postgres_redis_the_bus_and_a_second_node() {
     let node_b = format!("http://127.0.0.1:{}", b.port());
     actix_web::rt::spawn(b.run_until_stopped());
     let served = server_flags(&node_a.http, &node_b, &server).await;
-    for c in &first {
-        assert_same_numbers(&c.body, by_key(&served, &c.key).expect("served"), "node B latest-all (Redis)");
-    }
+    assert_served(&first, &served, "node B latest-all (Redis)");
 
     // A second batch reaches node B through the bus.
     let second: Vec<Case> = (FLAGS_PER_BATCH..2 * FLAGS_PER_BATCH).map(|n| case(&mut rng, n)).collect();
@@ -227,9 +228,7 @@ async fn random_doubles_survive_postgres_redis_the_bus_and_a_second_node() {
         second.iter().all(|c| by_key(&flags, &c.key).is_some()).then_some(flags)
     })
     .await;
-    for c in &second {
-        assert_same_numbers(&c.body, by_key(&served, &c.key).expect("served"), "node B latest-all (bus)");
-    }
+    assert_served(&second, &served, "node B latest-all (bus)");
 
     // Client evaluation on both nodes serves what the evaluator computes on the data as sent.
     let cases: Vec<Case> = first.into_iter().chain(second).collect();
