@@ -5,6 +5,7 @@ mod helpers;
 mod admin;
 mod binary;
 mod cluster;
+mod faults;
 mod health;
 mod ingest;
 mod ingest_restart;

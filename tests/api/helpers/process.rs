@@ -63,6 +63,12 @@ impl VaneProcess {
         after.split('/').next().and_then(|p| p.parse().ok()).expect("port in banner")
     }
 
+    /// SIGKILLs the process (no shutdown of any kind) and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
