@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use vane_actors::access::AccessError;
 use vane_actors::admin::AdminError;
+use vane_actors::experiment::ExperimentError;
 use vane_actors::hub::HubError;
 use vane_actors::store::StoreError;
 
@@ -114,6 +115,17 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(what) => Self::NotFound(what),
             AdminError::Conflict(what) => Self::Conflict(what),
             AdminError::Store(e) => Self::Unavailable(e.into()),
+        }
+    }
+}
+
+impl From<ExperimentError> for ApiError {
+    fn from(e: ExperimentError) -> Self {
+        match e {
+            ExperimentError::Invalid { code, message } => Self::Unprocessable { code, message },
+            ExperimentError::BadQuery { code, message } => Self::BadRequest { code, message },
+            ExperimentError::NotFound(what) => Self::NotFound(what),
+            ExperimentError::Store(e) => Self::from(e),
         }
     }
 }

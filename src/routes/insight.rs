@@ -7,6 +7,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
+use vane_actors::experiment::insight_control::drop_muted_evaluations;
 use vane_schema::wire::Insight;
 
 use crate::error::ApiError;
@@ -26,12 +27,13 @@ async fn track(req: HttpRequest, body: web::Payload, state: web::Data<AppState>)
         return Err(ApiError::bad_request("invalid_body", "the body must be a JSON array of insights"));
     };
     let total = raw.len();
-    let (items, rejected) = split(raw);
+    let (mut items, rejected) = split(raw);
     if items.is_empty() && !rejected.is_empty() {
         let first = rejected.first().and_then(|r| r["error"].as_str()).unwrap_or_default().to_owned();
         return Err(ApiError::bad_request("invalid_insights", format!("no valid insight in {total}: {first}")));
     }
     let accepted = items.len();
+    drop_muted_evaluations(&mut items, &*state.snapshot(access.env_id).await?);
     let outcome = state.ingest.track(access.env_id, items).await.map_err(|e| ApiError::Unavailable(e.into()))?;
     tracing::debug!(accepted, insights = outcome.insights, users = outcome.end_users, "track");
     if rejected.is_empty() {

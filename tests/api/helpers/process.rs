@@ -69,6 +69,12 @@ impl VaneProcess {
         let _ = self.child.wait();
     }
 
+    /// The process id (to read its memory and CPU from /proc).
+    #[cfg_attr(not(feature = "load-tool"), allow(dead_code))] // only the load-tool tests read it
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
