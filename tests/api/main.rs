@@ -8,6 +8,7 @@ mod bench_tool;
 mod binary;
 mod cluster;
 mod experiments;
+mod faults;
 mod health;
 mod ingest;
 mod ingest_restart;
