@@ -135,6 +135,7 @@ impl From<HubError> for ApiError {
         match e {
             HubError::UnknownEnvironment(_) => Self::Unauthorized("unknown environment"),
             HubError::Store(e) => Self::Unavailable(e.into()),
+            HubError::Interrupted => Self::Unavailable(anyhow::anyhow!("the hub restarted")),
         }
     }
 }

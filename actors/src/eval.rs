@@ -24,6 +24,7 @@ mod tests;
 use dispatch::in_rollout;
 pub use dispatch::rollout_of_key;
 pub use flag::CompiledFlag;
+pub(crate) use number::parse_number;
 pub use segment::{CompiledSegment, Segments, compile_segments};
 use vane_schema::wire::{EndUser, Variation};
 

@@ -12,7 +12,8 @@ async fn app() -> TestApp {
     TestApp::spawn(TestDb::sqlite(), &[]).await
 }
 
-async fn env(app: &TestApp, key: &str) -> (String, String, String) {
+/// Creates environment `key` through the API; returns its id, server secret and client secret.
+pub(crate) async fn env(app: &TestApp, key: &str) -> (String, String, String) {
     let (status, env) = app.admin(Method::POST, "/environments", Some(json!({"name": key, "key": key}))).await;
     assert_eq!(status, 201, "{env}");
     let secret = |kind: &str| {
@@ -24,7 +25,8 @@ async fn env(app: &TestApp, key: &str) -> (String, String, String) {
     (env["id"].as_str().expect("id").to_owned(), secret("server"), secret("client"))
 }
 
-fn bool_flag(enabled: bool) -> Value {
+/// A valid boolean flag body (targeting, tags, a 100% fallthrough).
+pub(crate) fn bool_flag(enabled: bool) -> Value {
     json!({
         "name": "Dark mode", "variationType": "boolean", "isEnabled": enabled,
         "variations": [{"id": "on", "name": "On", "value": "true"}, {"id": "off", "name": "Off", "value": "false"}],
