@@ -20,6 +20,7 @@ DB=t_bench_exp_$$
 if [ "$BACKEND" = postgres ]; then URL=$PG/$DB; else URL="sqlite://$WORK/vane.db?mode=rwc"; fi
 cleanup() {
   [ -n "${VANE_PID:-}" ] && kill "$VANE_PID" 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then echo "kept database $DB (drop it yourself)"; return; fi
   [ "$BACKEND" = postgres ] && psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true
   rm -rf "$WORK"
 }
@@ -34,7 +35,7 @@ VANE_PID=$!
 for _ in $(seq 1 600); do grep -q "listening on port" "$WORK/log" 2>/dev/null && break; sleep 0.1; done
 PORT=$(grep -o "listening on port [0-9]*" "$WORK/log" | grep -o "[0-9]*$")
 API=http://127.0.0.1:$PORT/api/v1
-call() { curl -sf -X "$1" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' "$API$2" ${3:+-d "$3"}; }
+call() { curl -sf --max-time 300 -X "$1" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' "$API$2" ${3:+-d "$3"}; }
 ENV=$(call POST /environments '{"key":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 call PUT "/environments/$ENV/feature-flags/exp-flag" '{"key":"exp-flag","name":"exp","variationType":"string",
   "variations":[{"id":"A","name":"A","value":"a"},{"id":"B","name":"B","value":"b"},{"id":"C","name":"C","value":"c"}],
@@ -70,10 +71,11 @@ else
   echo "SQLite generation: use a recursive CTE (not implemented in this script)" >&2; exit 1
 fi
 echo "generated in $(( $(date +%s) - started )) s; events size: $(sql "SELECT pg_size_pretty(pg_total_relation_size('events'))")"
+[ -n "${GENERATE_ONLY:-}" ] && { KEEP=1; echo "env $ENV experiment $EXP"; exit 0; }
 
 time_it() { # $1 label, $2 path
   local times=()
-  for _ in 1 2 3 4 5; do times+=("$(curl -sf -o /dev/null -w '%{time_total}' -H "authorization: Bearer $TOKEN" "$API$2")"); done
+  for _ in 1 2 3 4 5; do times+=("$(curl -sf --max-time 300 -o /dev/null -w '%{time_total}' -H "authorization: Bearer $TOKEN" "$API$2")"); done
   printf '%s: %s  (median %s s)\n' "$1" "${times[*]}" "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)"
 }
 RESULTS="/environments/$ENV/experiments/$EXP/results"
