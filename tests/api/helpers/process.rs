@@ -63,6 +63,11 @@ impl VaneProcess {
         after.split('/').next().and_then(|p| p.parse().ok()).expect("port in banner")
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The process's memory figure `field` of `/proc/PID/status` (`VmRSS`, `VmHWM` = peak RSS), in bytes.
     pub fn memory(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc status");
