@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use vane_actors::access::AccessError;
 use vane_actors::admin::AdminError;
+use vane_actors::experiment::ExperimentError;
 use vane_actors::hub::HubError;
 use vane_actors::ingest::LimitError;
 use vane_actors::ingest::track_body::TrackBodyError;
@@ -120,11 +121,23 @@ impl From<AdminError> for ApiError {
     }
 }
 
+impl From<ExperimentError> for ApiError {
+    fn from(e: ExperimentError) -> Self {
+        match e {
+            ExperimentError::Invalid { code, message } => Self::Unprocessable { code, message },
+            ExperimentError::BadQuery { code, message } => Self::BadRequest { code, message },
+            ExperimentError::NotFound(what) => Self::NotFound(what),
+            ExperimentError::Store(e) => Self::from(e),
+        }
+    }
+}
+
 impl From<HubError> for ApiError {
     fn from(e: HubError) -> Self {
         match e {
             HubError::UnknownEnvironment(_) => Self::Unauthorized("unknown environment"),
             HubError::Store(e) => Self::Unavailable(e.into()),
+            HubError::Interrupted => Self::Unavailable(anyhow::anyhow!("the hub restarted")),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod experiments;
 pub mod health;
 pub mod insight;
 pub mod openapi;

@@ -17,6 +17,7 @@ use vane_actors::cache::{Cache, RedisCache};
 use vane_actors::changes::ChangeBus;
 use vane_actors::changes::amqp::{AmqpConfig, ChangePublisher};
 use vane_actors::changes::listener::ChangeListener;
+use vane_actors::experiment::retention;
 use vane_actors::hub::{Hub, LoadEnv, Resync, SnapshotRegistry};
 use vane_actors::ingest::Ingest;
 use vane_actors::ingest::amqp::AmqpIngestConfig;
@@ -36,6 +37,8 @@ pub struct Application {
     hub: Addr<Hub>,
     /// Flushed on shutdown.
     ingest: Ingest,
+    /// The periodic event purge (`ingest.retention_days`), stopped on shutdown; `None` when disabled.
+    retention: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// How long shutdown waits for buffered users and insights to be stored.
@@ -129,6 +132,7 @@ impl Application {
         let (bus, bus_health) = start_bus(&settings, &hub).await?;
         let workers = if settings.http.workers == 0 { num_workers() } else { settings.http.workers };
         let ingest = start_ingest(&settings, &store).await?;
+        let retention = retention::spawn(store.clone(), settings.ingest.retention_days);
         let parts = state::Parts {
             store,
             cache,
@@ -151,7 +155,7 @@ impl Application {
             "Vane {} listening on port {port} — check: curl http://127.0.0.1:{port}/health/liveness",
             env!("CARGO_PKG_VERSION")
         );
-        Ok(Self { port, server, hub, ingest })
+        Ok(Self { port, server, hub, ingest, retention })
     }
 
     /// The port the server listens on.
@@ -168,6 +172,9 @@ impl Application {
     /// track call is answered that will not be stored), then buffered users and insights are written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Some(retention) = &self.retention {
+            retention.abort();
+        }
         tracing::info!("HTTP server stopped; flushing ingestion");
         if tokio::time::timeout(FLUSH_GRACE, self.ingest.shutdown()).await.is_err() {
             tracing::error!("ingestion did not flush within {FLUSH_GRACE:?}; unacknowledged data is retried by SDKs");

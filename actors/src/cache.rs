@@ -84,6 +84,17 @@ impl Cache {
         }
     }
 
+    /// Repairs the cached copy of an environment from what the database holds (catch-up calls this), so writes the
+    /// cache missed while Redis was unreachable, or lost with it, do not outlive the next catch-up.
+    pub async fn reconcile_environment(&self, env_id: Uuid, flags: &[FeatureFlag], segments: &[Segment]) {
+        let Some(r) = &self.redis else { return };
+        match r.reconcile_environment(env_id, flags, segments).await {
+            Ok(0) => {}
+            Ok(repaired) => tracing::info!(env = %env_id, repaired, "cache repaired from the database"),
+            Err(e) => log_failure(Err(e), "environment"),
+        }
+    }
+
     /// Whether the cache answers (always true without one).
     pub async fn is_healthy(&self) -> bool {
         match &self.redis {

@@ -26,6 +26,7 @@ mod user;
 use dispatch::in_rollout;
 pub use dispatch::rollout_of_key;
 pub use flag::CompiledFlag;
+pub(crate) use number::parse_number;
 pub use segment::{CompiledSegment, Segments, compile_segments};
 pub use user::EvalUser;
 use vane_schema::wire::{EndUser, Variation};

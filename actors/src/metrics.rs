@@ -65,6 +65,11 @@ pub struct Metrics {
     pub rate_limited: Counter<u64>,
     /// `vane.access.rejected`: SDK secrets or tokens refused, by `reason`.
     pub access_rejected: Counter<u64>,
+    /// `vane.ingest.insights_dropped`: evaluation events dropped at intake (their flag has
+    /// `insightsEnabled: false`).
+    pub insights_dropped: Counter<u64>,
+    /// `vane.events.purged`: `events` rows deleted by retention (`ingest.retention_days`).
+    pub events_purged: Counter<u64>,
 }
 
 /// Attribute keys shared by the instruments above.
@@ -127,6 +132,8 @@ impl Metrics {
             cache_fallbacks: counter(m, "vane.cache.fallbacks", "{read}"),
             rate_limited: counter(m, "vane.rate_limited", "{request}"),
             access_rejected: counter(m, "vane.access.rejected", "{request}"),
+            insights_dropped: counter(m, "vane.ingest.insights_dropped", "{event}"),
+            events_purged: counter(m, "vane.events.purged", "{row}"),
         }
     }
 }

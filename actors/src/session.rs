@@ -20,6 +20,7 @@ use vane_schema::wire::sdk::{DataSyncRequest, PONG_FRAME};
 
 use self::protocol::{Inbound, close};
 use crate::hub::{Connect, Disconnect, Evict, Hub, HubError, Push, SessionId, SnapshotRegistry};
+use crate::metrics::metrics;
 use crate::store::SecretInfo;
 
 /// Called with every user a client SDK attaches (the end-user flow).
@@ -82,12 +83,21 @@ impl SdkSession {
 
     /// Writes one frame; waits for the socket so frames stay ordered. A closed or stuck socket ends the session.
     fn send(&self, ctx: &mut Context<Self>, text: ByteString) {
+        self.write(ctx, text, None);
+    }
+
+    /// [`send`](Self::send), measuring a push: `applied_at` is when the hub applied the change it carries.
+    fn write(&self, ctx: &mut Context<Self>, text: ByteString, applied_at: Option<Instant>) {
         let mut ws = self.ws.clone();
         let timeout = self.deps.config.write_timeout;
         ctx.wait(async move { tokio::time::timeout(timeout, ws.text(text)).await }.into_actor(self).map(
-            |res, _, ctx| {
+            move |res, _, ctx| {
                 if !matches!(res, Ok(Ok(()))) {
-                    ctx.stop();
+                    return ctx.stop();
+                }
+                if let Some(applied_at) = applied_at {
+                    metrics().push_duration.record(applied_at.elapsed().as_secs_f64(), &[]);
+                    metrics().push_frames.add(1, &[]);
                 }
             },
         ));
@@ -219,10 +229,10 @@ impl Handler<Push> for SdkSession {
 
     fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
         match (&self.access.kind, &self.user) {
-            (SecretType::Server, _) => self.send(ctx, push.frame),
+            (SecretType::Server, _) => self.write(ctx, push.frame, Some(push.applied_at)),
             (SecretType::Client, Some(user)) => {
                 let frame = push.snapshot.client_patch(user, &push.flags);
-                self.send(ctx, frame);
+                self.write(ctx, frame, Some(push.applied_at));
             }
             // No user attached yet: its first data-sync will carry the current state.
             (SecretType::Client, None) => {}

@@ -9,6 +9,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use opentelemetry::KeyValue;
 use serde_json::json;
+use vane_actors::experiment::insight_control::drop_muted_evaluations;
 use vane_actors::ingest::IngestError;
 use vane_actors::ingest::track_body::{self, Rejected};
 use vane_actors::metrics::{attr, metrics};
@@ -37,7 +38,9 @@ async fn track(req: HttpRequest, body: web::Payload, state: web::Data<AppState>)
         return Err(ApiError::bad_request("invalid_insights", format!("no valid insight in {total}: {first}")));
     }
     let accepted = parsed.items.len();
-    let outcome = state.ingest.track(access.env_id, parsed.items).await.map_err(unavailable)?;
+    let mut items = parsed.items;
+    drop_muted_evaluations(&mut items, &*state.snapshot(access.env_id).await?);
+    let outcome = state.ingest.track(access.env_id, items).await.map_err(unavailable)?;
     tracing::debug!(accepted, insights = outcome.insights, users = outcome.end_users, "track");
     if parsed.rejected.is_empty() {
         return Ok(HttpResponse::Ok().finish());

@@ -3,11 +3,15 @@
 mod helpers;
 
 mod admin;
+#[cfg(feature = "load-tool")]
+mod bench_tool;
 mod binary;
 mod cluster;
+mod experiments;
 mod health;
 mod ingest;
 mod ingest_restart;
+mod integrity;
 mod sdk_browser;
 mod sdk_node;
 mod sdk_python;

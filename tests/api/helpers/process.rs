@@ -63,7 +63,7 @@ impl VaneProcess {
         after.split('/').next().and_then(|p| p.parse().ok()).expect("port in banner")
     }
 
-    /// The process id.
+    /// The process id (to read its memory and CPU from /proc).
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
