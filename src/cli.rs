@@ -29,6 +29,9 @@ pub enum Command {
     Migrate,
     /// Print every environment's SDK secrets and the admin token, then exit.
     Secrets,
+    /// Move every dead-lettered ingestion message (RabbitMQ `featbit-*.dead-letter` queues) back into its queue,
+    /// e.g. once every node runs a version that reads them; prints how many moved.
+    ReplayDeadLetters,
 }
 
 #[cfg(test)]

@@ -11,6 +11,9 @@ pub mod telemetry;
 
 use anyhow::Context as _;
 
+use vane_actors::ingest::amqp::dead_letter;
+use vane_schema::wire::message::{END_USERS_QUEUE, INSIGHTS_QUEUE};
+
 use crate::cli::Command;
 use crate::settings::Settings;
 use crate::startup::Application;
@@ -33,6 +36,14 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let store = startup::connect_store(&settings).await?;
             store.migrate().await.context("applying migrations")?;
             bootstrap::print_secrets(&store, &settings).await
+        }
+        Command::ReplayDeadLetters => {
+            let amqp = startup::amqp_ingest_config(&settings).context("replay needs bus.amqp_url (cluster mode)")?;
+            for queue in [END_USERS_QUEUE, INSIGHTS_QUEUE] {
+                let moved = dead_letter::replay(&amqp, queue).await.with_context(|| format!("replaying {queue}"))?;
+                println!("{queue}: {moved} dead-lettered message(s) moved back");
+            }
+            Ok(())
         }
     }
 }

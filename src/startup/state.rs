@@ -11,7 +11,7 @@ use vane_actors::admin::Admin;
 use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
 use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
-use vane_actors::ingest::Ingest;
+use vane_actors::ingest::{Ingest, Limits};
 use vane_actors::session::{SessionConfig, SessionDeps};
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
@@ -48,6 +48,8 @@ pub struct AppState {
     pub max_frame_bytes: usize,
     /// `http.max_body_bytes`.
     pub max_body_bytes: usize,
+    /// `[limits]`: what one SDK request may carry.
+    pub limits: Limits,
 }
 
 /// What `startup` built, handed to [`AppState::new`].
@@ -73,7 +75,8 @@ impl AppState {
         };
         let ingest = p.ingest.clone();
         let users = Arc::new(move |env, user: &vane_schema::wire::EndUser| ingest.user_seen(env, user));
-        let session_deps = SessionDeps { hub: p.hub.clone(), registry: p.registry.clone(), users, config };
+        let limits = settings.limits.clone();
+        let session_deps = SessionDeps { hub: p.hub.clone(), registry: p.registry.clone(), users, config, limits };
         let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus);
         Self {
             store: p.store,
@@ -88,6 +91,7 @@ impl AppState {
             bus_health: p.bus_health,
             max_frame_bytes: streaming.max_frame_bytes,
             max_body_bytes: settings.http.max_body_bytes,
+            limits: settings.limits.clone(),
         }
     }
 
