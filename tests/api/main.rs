@@ -8,6 +8,7 @@ mod cluster;
 mod health;
 mod ingest;
 mod ingest_restart;
+mod ops;
 mod sdk_browser;
 mod sdk_node;
 mod sdk_python;
