@@ -125,14 +125,19 @@ impl Application {
     ///
     /// [`run_until_stopped`]: Application::run_until_stopped
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, true).await
+    }
+
+    /// [`build`](Self::build), applying pending migrations only when `migrate` (`serve --no-migrate` refuses to
+    /// start while any is pending instead).
+    pub async fn build_with(settings: Settings, migrate: bool) -> anyhow::Result<Self> {
         // Before anything records a metric (main already installed it with OTLP; tests get Prometheus only).
         crate::telemetry::metrics::install(&settings.telemetry)?;
         let store = connect_store(&settings).await?;
-        store.migrate().await.context("applying database migrations")?;
         let listener =
             TcpListener::bind(&settings.http.addr).with_context(|| format!("binding {}", settings.http.addr))?;
         let port = listener.local_addr()?.port();
-        let admin_token = bootstrap::first_start(&store, &settings, port).await?;
+        let admin_token = bootstrap::prepare(&store, &settings, port, migrate).await?;
         let cache = connect_cache(&settings)?;
         let registry = SnapshotRegistry::default();
         let hub = start_hub(&store, &cache, &registry).await?;

@@ -2,6 +2,7 @@
 
 mod drain;
 mod metrics;
+mod startup;
 
 use std::path::Path;
 use std::time::Duration;
