@@ -11,14 +11,10 @@ pub mod telemetry;
 
 use anyhow::Context as _;
 
-<<<<<<< HEAD
 use vane_actors::ingest::amqp::dead_letter;
 use vane_schema::wire::message::{END_USERS_QUEUE, INSIGHTS_QUEUE};
 
-use crate::cli::Command;
-=======
 use crate::cli::{Cli, Command};
->>>>>>> ops
 use crate::settings::Settings;
 use crate::startup::Application;
 
@@ -42,7 +38,7 @@ pub fn run_tool(cli: &Cli, settings: &Settings) -> Option<std::process::ExitCode
             println!("{settings:#?}");
             true
         }
-        Command::Serve | Command::Migrate | Command::Secrets => return None,
+        Command::Serve | Command::Migrate | Command::Secrets | Command::ReplayDeadLetters => return None,
     };
     Some(if code { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
 }

@@ -55,15 +55,12 @@ pub struct SessionDeps {
     pub users: UserSink,
     /// Behaviour.
     pub config: SessionConfig,
-<<<<<<< HEAD
     /// What an attached user may carry (`[limits]`), checked before it is evaluated or stored.
     pub limits: crate::ingest::Limits,
-=======
     /// Fires when the node drains: the session closes with 1001.
     pub drain: DrainSignal,
     /// Open sessions per environment and type (`/status`).
     pub counts: SessionCounts,
->>>>>>> ops
 }
 
 /// One SDK connection.

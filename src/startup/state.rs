@@ -11,13 +11,8 @@ use vane_actors::admin::Admin;
 use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
 use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
-<<<<<<< HEAD
 use vane_actors::ingest::{Ingest, Limits};
-use vane_actors::session::{SessionConfig, SessionDeps};
-=======
-use vane_actors::ingest::Ingest;
 use vane_actors::session::{Drain, SessionConfig, SessionCounts, SessionDeps};
->>>>>>> ops
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
 
@@ -54,17 +49,14 @@ pub struct AppState {
     pub max_frame_bytes: usize,
     /// `http.max_body_bytes`.
     pub max_body_bytes: usize,
-<<<<<<< HEAD
     /// `[limits]`: what one SDK request may carry.
     pub limits: Limits,
-=======
     /// Dependency states, draining flag, uptime (readiness, `/status`).
     pub health: Arc<NodeHealth>,
     /// Closes every session with 1001 when the node drains.
     pub drain: Drain,
     /// Open sessions per environment and type (`/status`).
     pub session_counts: SessionCounts,
->>>>>>> ops
 }
 
 /// What `startup` built, handed to [`AppState::new`].
@@ -94,10 +86,6 @@ impl AppState {
         let (drain, session_counts) = (Drain::default(), SessionCounts::default());
         let ingest = p.ingest.clone();
         let users = Arc::new(move |env, user: &vane_schema::wire::EndUser| ingest.user_seen(env, user));
-<<<<<<< HEAD
-        let limits = settings.limits.clone();
-        let session_deps = SessionDeps { hub: p.hub.clone(), registry: p.registry.clone(), users, config, limits };
-=======
         let session_deps = SessionDeps {
             hub: p.hub.clone(),
             registry: p.registry.clone(),
@@ -105,8 +93,8 @@ impl AppState {
             config,
             drain: drain.signal(),
             counts: session_counts.clone(),
+            limits: settings.limits.clone(),
         };
->>>>>>> ops
         let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus);
         Self {
             store: p.store,
@@ -121,13 +109,10 @@ impl AppState {
             bus_health: p.bus_health,
             max_frame_bytes: streaming.max_frame_bytes,
             max_body_bytes: settings.http.max_body_bytes,
-<<<<<<< HEAD
             limits: settings.limits.clone(),
-=======
             health: p.health,
             drain,
             session_counts,
->>>>>>> ops
         }
     }
 
