@@ -141,7 +141,7 @@ async fn assert_client_evaluation(http: &reqwest::Client, base: &str, client: &s
         let compiled = CompiledFlag::compile(&flag);
         for (i, user) in case.users.iter().enumerate() {
             let parsed: EndUser = serde_json::from_value(user.clone()).expect("a user");
-            let expected = compiled.evaluate(&compile_segments(std::iter::empty()), &parsed);
+            let expected = compiled.evaluate(&compile_segments(std::iter::empty()), &(&parsed).into());
             // The data really sits on the boundaries: one double below the threshold misses the rule, on it matches.
             assert_eq!(expected.reason.as_str() == "numbers", i == 2, "{user}");
             let res = http.post(format!("{base}/api/public/sdk/client/latest-all")).header("authorization", client);
