@@ -13,6 +13,8 @@ mod health;
 mod ingest;
 mod ingest_restart;
 mod integrity;
+mod integrity_numbers;
+mod ops;
 mod sdk_browser;
 mod sdk_node;
 mod sdk_python;

@@ -104,6 +104,13 @@ impl WsClient {
         assert_eq!(self.next_text().await, r#"{"messageType":"pong","data":{}}"#);
     }
 
+    /// Closes the socket with 1000 (normal closure) and waits for the server's answer.
+    pub async fn close(&mut self) {
+        let normal = CloseFrame { code: 1000.into(), reason: "".into() };
+        self.ws.close(Some(normal)).await.expect("close sent");
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(FRAME_TIMEOUT, self.ws.next()).await {}
+    }
+
     /// Sends a raw message (binary, oversized…).
     pub async fn send_raw(&mut self, msg: Message) {
         self.ws.send(msg).await.expect("sent");
