@@ -13,7 +13,7 @@
 mod messages;
 mod registry;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -104,6 +104,8 @@ pub struct Hub {
     loading: HashMap<Uuid, load::Loading>,
     /// Environments whose catch-up read is in flight; `true` when another pass was asked for meanwhile.
     catching_up: HashMap<Uuid, bool>,
+    /// Environments with a catch-up retry scheduled (at most one each, so an outage does not multiply them).
+    retrying: HashSet<Uuid>,
 }
 
 impl Hub {
@@ -117,6 +119,7 @@ impl Hub {
             next_id: 0,
             loading: HashMap::new(),
             catching_up: HashMap::new(),
+            retrying: HashSet::new(),
         }
     }
 

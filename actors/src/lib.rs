@@ -5,8 +5,9 @@
 //! * [`eval`] — the pure evaluator: flags compiled once, evaluated per user without allocation;
 //! * [`snapshot::EnvSnapshot`] — one environment at one version: compiled flags and segments, and the server
 //!   `full` payload serialized once;
-//! * [`hub::Hub`] — one actor per node on its own arbiter: loads snapshots, registers sessions by environment,
-//!   applies changes idempotently and pushes them through bounded mailboxes;
+//! * [`hub::Hub`] — one actor per node on its own arbiter: loads snapshots and catches up from the database in
+//!   tasks (it never awaits I/O), registers sessions by environment, applies changes idempotently and pushes them
+//!   through bounded mailboxes;
 //! * [`session::SdkSession`] — one actor per SDK WebSocket (actix-ws I/O), answering pings and data-syncs from
 //!   the published snapshot and forwarding pushes;
 //! * [`access::Access`] — connection-token and secret checks, cache first, then the store;

@@ -115,7 +115,12 @@ impl Handler<CaughtUp> for Hub {
             }
             Err(e) => {
                 tracing::warn!(env = %env_id, error = %e, "catch-up failed; retrying in {RETRY:?}");
-                ctx.run_later(RETRY, move |hub, ctx| hub.catch_up(vec![env_id], ctx));
+                if self.retrying.insert(env_id) {
+                    ctx.run_later(RETRY, move |hub, ctx| {
+                        hub.retrying.remove(&env_id);
+                        hub.catch_up(vec![env_id], ctx);
+                    });
+                }
                 "error"
             }
         };
