@@ -7,7 +7,8 @@
 # a temp dir) gets an environment, a 3-variation flag and an experiment through the real API, then N events
 # generated in SQL: 30 % exposures of the experiment flag (N/10 users, several evaluations each, 80 % sent to the
 # experiment), 10 % `checkout` events of those users, 40 % evaluations of 50 other flags, 20 % `checkout` events
-# of 20 other environments. Each request is timed 5 times (curl), with the migration's index and without it.
+# of 20 other environments. Each request is timed RUNS (default 5) times with curl, with the migration's index and
+# without it. KEEP=1 keeps the database; GENERATE_ONLY=1 stops after generating (and keeps it).
 set -euo pipefail
 N=${1:-1000000}
 BACKEND=${2:-postgres}
@@ -75,8 +76,10 @@ echo "generated in $(( $(date +%s) - started )) s; events size: $(sql "SELECT pg
 
 time_it() { # $1 label, $2 path
   local times=()
-  for _ in 1 2 3 4 5; do times+=("$(curl -sf --max-time 300 -o /dev/null -w '%{time_total}' -H "authorization: Bearer $TOKEN" "$API$2")"); done
-  printf '%s: %s  (median %s s)\n' "$1" "${times[*]}" "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)"
+  for _ in $(seq 1 "${RUNS:-5}"); do times+=("$(curl -sf --max-time 300 -o /dev/null -w '%{time_total}' -H "authorization: Bearer $TOKEN" "$API$2")"); done
+  local median
+  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (${#times[@]} + 1) / 2 ))p")
+  printf '%s: %s  (median %s s)\n' "$1" "${times[*]}" "$median"
 }
 RESULTS="/environments/$ENV/experiments/$EXP/results"
 SERIES="/environments/$ENV/insights/feature-flags/exp-flag/series?from=2026-01-01T00:00:00Z&to=2026-01-31T00:00:00Z&interval=day"
