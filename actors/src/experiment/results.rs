@@ -228,3 +228,75 @@ fn winner(variations: &[VariationResult], criterion: SuccessCriterion) -> Option
     let all_worse = treatments.iter().all(|v| v.significant && v.lift.is_some_and(|l| l * sign < 0.0));
     all_worse.then(|| variations[0].variation_id.clone())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn experiment() -> ExperimentView {
+        ExperimentView {
+            id: Uuid::new_v4(),
+            env_id: Uuid::new_v4(),
+            name: "e".into(),
+            flag_key: "f".into(),
+            baseline_variation_id: "A".into(),
+            metrics: Vec::new(),
+            start: Utc::now(),
+            end: None,
+            alpha: 0.05,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn row(id: &str, exposed: i64, converted: i64) -> ArmRow {
+        let c = converted as f64;
+        ArmRow { variation_id: id.into(), exposed, converted, total: c, total_sq: c }
+    }
+
+    fn metric(criterion: SuccessCriterion) -> Metric {
+        Metric { event: "checkout".into(), kind: MetricKind::Binomial, success_criterion: criterion }
+    }
+
+    fn flag_variations() -> Vec<String> {
+        vec!["A".into(), "B".into(), "C".into()]
+    }
+
+    #[test]
+    fn the_best_significant_lift_wins_in_the_criterion_direction() {
+        let rows = || vec![row("A", 500, 100), row("B", 500, 180), row("C", 500, 40)];
+        let higher = metric_result(&experiment(), &metric(SuccessCriterion::Higher), &flag_variations(), rows());
+        assert_eq!((higher.winner.as_deref(), higher.enough_data), (Some("B"), true));
+        let lower = metric_result(&experiment(), &metric(SuccessCriterion::Lower), &flag_variations(), rows());
+        assert_eq!(lower.winner.as_deref(), Some("C"));
+    }
+
+    #[test]
+    fn the_baseline_wins_when_every_other_arm_is_significantly_worse() {
+        let rows = vec![row("A", 500, 200), row("B", 500, 60)];
+        let result = metric_result(&experiment(), &metric(SuccessCriterion::Higher), &flag_variations(), rows);
+        assert_eq!(result.winner.as_deref(), Some("A"));
+        assert_eq!(result.variations.len(), 2, "C had no exposures and is not an arm");
+    }
+
+    #[test]
+    fn small_arms_are_not_enough_data_and_have_no_winner() {
+        let rows = vec![row("A", 29, 10), row("B", 500, 400)];
+        let result = metric_result(&experiment(), &metric(SuccessCriterion::Higher), &flag_variations(), rows);
+        assert!(!result.enough_data && result.winner.is_none());
+        assert!(result.variations[1].significant, "statistics are still reported");
+    }
+
+    #[test]
+    fn a_baseline_without_exposures_is_listed_with_zero_users() {
+        let rows = vec![row("B", 100, 10), row("gone", 40, 4)];
+        let result = metric_result(&experiment(), &metric(SuccessCriterion::Higher), &flag_variations(), rows);
+        let ids: Vec<&str> = result.variations.iter().map(|v| v.variation_id.as_str()).collect();
+        assert_eq!(ids, ["A", "B", "gone"], "a variation removed from the flag still shows");
+        assert_eq!((result.variations[0].exposed, result.variations[0].mean), (0, None));
+        assert!(result.variations[1].lift.is_none() && !result.enough_data);
+    }
+}

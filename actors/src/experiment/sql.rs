@@ -1,8 +1,8 @@
 //! The hand-written statements of experiments and series, for Postgres and SQLite.
 //!
 //! They read the user, variation and value out of the stored `properties` JSON with each backend's own operator
-//! (the same helpers as the flag report), and filter on `(env_id, distinct_id, timestamp)`, the index this
-//! module's migration adds. Casts are spelled `DOUBLE PRECISION`/`BIGINT`, which SQLite maps to REAL/INTEGER.
+//! (the same helpers as the flag report), and filter on what the initial `events` indexes cover: exposures by
+//! `(distinct_id, timestamp)`, metric events by `(env_id, event, timestamp)`. Casts are spelled `DOUBLE PRECISION`/`BIGINT`, which SQLite maps to REAL/INTEGER.
 
 use sea_orm::DbBackend;
 

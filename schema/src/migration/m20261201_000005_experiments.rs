@@ -1,16 +1,14 @@
-//! Experiments: the `experiments` table, the per-flag `insights_enabled` switch (default true, so existing flags
-//! keep their insights) and one index on `events` for the experiment and series queries.
+//! Experiments: the `experiments` table and the per-flag `insights_enabled` switch (default true, so existing flags
+//! keep their insights).
 //!
-//! Why `ix_events_env_id_distinct_id_timestamp`: exposures are `FlagValue` rows with `distinct_id =
-//! "<envId>-<flagKey>"` and conversions are custom events with `distinct_id = <event name>`; the event name is not
-//! unique across environments, so the existing `(distinct_id, timestamp)` index scans every environment's
-//! "purchase" events. With `env_id` leading, both range scans touch exactly the rows of the window (measured in
-//! BENCHMARKS.md).
+//! No index on `events`: an `(env_id, distinct_id, timestamp)` index was measured (BENCHMARKS.md, "Experiment
+//! results") and gave no gain — exposures are served by the initial `(distinct_id, timestamp)` index and metric
+//! events by `(env_id, event, timestamp)` — while every index costs each insert of the ingestion path.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-/// Creates `experiments`, adds `feature_flags.insights_enabled` and the events index.
+/// Creates `experiments` and adds `feature_flags.insights_enabled`.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -36,15 +34,6 @@ enum FeatureFlags {
     InsightsEnabled,
 }
 
-#[derive(DeriveIden)]
-enum Events {
-    Table,
-    EnvId,
-    DistinctId,
-    Timestamp,
-}
-
-const EVENTS_INDEX: &str = "ix_events_env_id_distinct_id_timestamp";
 const EXPERIMENTS_INDEX: &str = "ix_experiments_env_id_created_at";
 
 #[async_trait::async_trait]
@@ -66,21 +55,10 @@ impl MigrationTrait for Migration {
                 .add_column(boolean(FeatureFlags::InsightsEnabled).default(true))
                 .to_owned(),
         )
-        .await?;
-        m.create_index(
-            Index::create()
-                .name(EVENTS_INDEX)
-                .table(Events::Table)
-                .col(Events::EnvId)
-                .col(Events::DistinctId)
-                .col(Events::Timestamp)
-                .to_owned(),
-        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_index(Index::drop().name(EVENTS_INDEX).table(Events::Table).to_owned()).await?;
         m.alter_table(Table::alter().table(FeatureFlags::Table).drop_column(FeatureFlags::InsightsEnabled).to_owned())
             .await?;
         m.drop_table(Table::drop().table(Experiments::Table).to_owned()).await
