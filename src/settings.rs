@@ -114,6 +114,8 @@ pub struct StreamingSettings {
     pub max_frame_bytes: usize,
     /// Frames queued per session before it is closed as too slow.
     pub outbound_queue: usize,
+    /// Node-wide bound on the bytes of large frames (fragmented full syncs) being written at once.
+    pub write_budget_bytes: usize,
 }
 
 /// `[telemetry]`

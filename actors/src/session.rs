@@ -6,6 +6,9 @@
 //! [`Evict`]. `stopping` deregisters.
 
 pub mod protocol;
+mod write;
+
+pub use self::write::WriteBudget;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,8 +35,10 @@ pub struct SessionConfig {
     pub client_timeout: Duration,
     /// Pushes queued before the session counts as too slow.
     pub outbound_queue: usize,
-    /// Longest wait for the socket to accept one frame.
+    /// Longest wait for the socket to accept one frame (or one fragment of a large frame).
     pub write_timeout: Duration,
+    /// Node-wide bound on large-frame bytes in flight, shared by every session.
+    pub write_budget: WriteBudget,
 }
 
 /// What a session needs besides its socket.
@@ -81,10 +86,10 @@ impl SdkSession {
     /// Writes one frame; waits for the socket so frames stay ordered. A closed or stuck socket ends the session.
     fn send(&self, ctx: &mut Context<Self>, text: ByteString) {
         let mut ws = self.ws.clone();
-        let timeout = self.deps.config.write_timeout;
-        ctx.wait(async move { tokio::time::timeout(timeout, ws.text(text)).await }.into_actor(self).map(
+        let (budget, timeout) = (self.deps.config.write_budget.clone(), self.deps.config.write_timeout);
+        ctx.wait(async move { write::write(&mut ws, text, &budget, timeout).await }.into_actor(self).map(
             |res, _, ctx| {
-                if !matches!(res, Ok(Ok(()))) {
+                if res.is_err() {
                     ctx.stop();
                 }
             },

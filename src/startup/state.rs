@@ -12,7 +12,7 @@ use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
 use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
 use vane_actors::ingest::Ingest;
-use vane_actors::session::{SessionConfig, SessionDeps};
+use vane_actors::session::{SessionConfig, SessionDeps, WriteBudget};
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
 
@@ -70,6 +70,7 @@ impl AppState {
             client_timeout: Duration::from_secs(streaming.client_timeout_seconds),
             outbound_queue: streaming.outbound_queue,
             write_timeout: WRITE_TIMEOUT,
+            write_budget: WriteBudget::new(streaming.write_budget_bytes),
         };
         let ingest = p.ingest.clone();
         let users = Arc::new(move |env, user: &vane_schema::wire::EndUser| ingest.user_seen(env, user));

@@ -10,6 +10,7 @@ mod cluster;
 mod health;
 mod ingest;
 mod ingest_restart;
+mod large_frames;
 mod sdk_browser;
 mod sdk_node;
 mod sdk_python;
