@@ -12,7 +12,7 @@ test: sdk-deps
 sdk-deps:
 	cd tests/sdk && { [ -d node_modules/@featbit/node-server-sdk ] || npm ci --no-audit --no-fund; }
 	[ -x tests/sdk/.venv/bin/python ] || python3 -m venv tests/sdk/.venv
-	tests/sdk/.venv/bin/python -c "import fbclient" 2>/dev/null || tests/sdk/.venv/bin/pip install -q -r tests/sdk/requirements.txt
+	tests/sdk/.venv/bin/python -c "import fbclient, scipy" 2>/dev/null || tests/sdk/.venv/bin/python -m pip install -q -r tests/sdk/requirements.txt
 
 lint:
 	cargo fmt --all --check

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use vane_schema::wire::{FeatureFlag, Segment};
 
 pub use self::redis::{CacheError, RedisCache};
+use crate::metrics::{attr, label, metrics};
 use crate::store::SecretInfo;
 
 /// The cache; cheap to clone.
@@ -54,7 +55,7 @@ impl Cache {
     /// A secret from the cache; `None` when not cached or Redis is unreachable.
     pub async fn secret(&self, secret: &str) -> Option<SecretInfo> {
         let r = self.redis.as_ref()?;
-        r.secret(secret).await.inspect_err(|e| tracing::debug!(error = %e, "cache read failed")).ok().flatten()
+        r.secret(secret).await.inspect_err(|e| fell_back(e, "secret")).ok().flatten()
     }
 
     /// Remembers a secret found in the database.
@@ -74,13 +75,24 @@ impl Cache {
     /// An environment's flags and segments from the cache, when it holds them (`None`: ask the database).
     pub async fn environment(&self, env_id: Uuid) -> Option<(Vec<FeatureFlag>, Vec<Segment>)> {
         let r = self.redis.as_ref()?;
-        r.environment(env_id).await.inspect_err(|e| tracing::debug!(error = %e, "cache read failed")).ok().flatten()
+        r.environment(env_id).await.inspect_err(|e| fell_back(e, "environment")).ok().flatten()
     }
 
     /// Stores a whole environment read from the database, and marks it complete.
     pub async fn put_environment(&self, env_id: Uuid, flags: &[FeatureFlag], segments: &[Segment]) {
         if let Some(r) = &self.redis {
             log_failure(r.put_environment(env_id, flags, segments).await, "environment");
+        }
+    }
+
+    /// Repairs the cached copy of an environment from what the database holds (catch-up calls this), so writes the
+    /// cache missed while Redis was unreachable, or lost with it, do not outlive the next catch-up.
+    pub async fn reconcile_environment(&self, env_id: Uuid, flags: &[FeatureFlag], segments: &[Segment]) {
+        let Some(r) = &self.redis else { return };
+        match r.reconcile_environment(env_id, flags, segments).await {
+            Ok(0) => {}
+            Ok(repaired) => tracing::info!(env = %env_id, repaired, "cache repaired from the database"),
+            Err(e) => log_failure(Err(e), "environment"),
         }
     }
 
@@ -91,6 +103,12 @@ impl Cache {
             None => true,
         }
     }
+}
+
+/// A Redis read failed and the caller goes to the database: `vane.cache.fallbacks`.
+fn fell_back(e: &CacheError, what: &'static str) {
+    tracing::debug!(error = %e, what, "cache read failed; reading the database");
+    metrics().cache_fallbacks.add(1, &label(attr::KIND, what));
 }
 
 fn log_failure(result: Result<(), CacheError>, what: &str) {

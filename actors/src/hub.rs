@@ -5,6 +5,10 @@
 //! Reads do not queue behind the hub: snapshots are published in a [`SnapshotRegistry`] that sessions and HTTP
 //! handlers read directly. Only the hub writes it, so a session that registered before reading a snapshot is
 //! pushed every change applied after that read.
+//!
+//! The hub never awaits I/O in a handler: loads ([`load`]), catch-up ([`catch_up`]) and the flags a segment change
+//! affects are read in spawned tasks whose results come back to the hub as messages. Applying is idempotent by
+//! version, so a result that arrives after newer changes is harmless.
 
 mod messages;
 mod registry;
@@ -22,6 +26,7 @@ pub use messages::{
 pub use registry::SnapshotRegistry;
 
 use crate::cache::Cache;
+use crate::metrics::metrics;
 use crate::snapshot::EnvSnapshot;
 use crate::store::{Store, StoreError};
 
@@ -35,15 +40,42 @@ impl std::fmt::Display for SessionId {
     }
 }
 
-/// Why the hub could not serve a request.
-#[derive(Debug, thiserror::Error)]
+/// Why the hub could not serve a request. Cloneable: one load answers every request that waited for it.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum HubError {
     /// The environment does not exist.
     #[error("unknown environment {0}")]
     UnknownEnvironment(Uuid),
     /// The database could not be read.
     #[error("cannot load the environment")]
-    Store(#[from] StoreError),
+    Store(#[source] Arc<StoreError>),
+    /// The hub restarted before it could answer (the caller may retry).
+    #[error("the hub restarted before answering")]
+    Interrupted,
+}
+
+impl From<StoreError> for HubError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(Arc::new(e))
+    }
+}
+
+/// Where an applied change came from (the `source` label of `vane.change.lag`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The change bus (this node's own writes included).
+    Bus,
+    /// A catch-up read of the database.
+    CatchUp,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Bus => "bus",
+            Self::CatchUp => "catch-up",
+        }
+    }
 }
 
 /// What the hub holds for one connected session.
@@ -68,12 +100,24 @@ pub struct Hub {
     sessions: HashMap<Uuid, HashMap<SessionId, SessionHandle>>,
     /// Next session id.
     next_id: u64,
+    /// Environments being loaded, with who waits for them and the changes that arrived meanwhile.
+    loading: HashMap<Uuid, load::Loading>,
+    /// Environments whose catch-up read is in flight; `true` when another pass was asked for meanwhile.
+    catching_up: HashMap<Uuid, bool>,
 }
 
 impl Hub {
     /// A hub reading environments from `store` and publishing snapshots to `registry`.
     pub fn new(store: Store, cache: Cache, registry: SnapshotRegistry) -> Self {
-        Self { store, cache, registry, sessions: HashMap::new(), next_id: 0 }
+        Self {
+            store,
+            cache,
+            registry,
+            sessions: HashMap::new(),
+            next_id: 0,
+            loading: HashMap::new(),
+            catching_up: HashMap::new(),
+        }
     }
 
     /// Sends `push` to every session of `env_id` matching `kind`; evicts sessions whose mailbox is full (too slow)
@@ -88,6 +132,7 @@ impl Hub {
                 Ok(()) => true,
                 Err(SendError::Full(_)) => {
                     tracing::warn!(session = %id, env = %env_id, "session too slow, closing");
+                    metrics().push_evictions.add(1, &[]);
                     s.evict.do_send(Evict::TooSlow);
                     false
                 }
@@ -121,5 +166,6 @@ impl Supervised for Hub {
 
 mod catch_up;
 mod handlers;
+mod load;
 #[cfg(test)]
 mod tests;

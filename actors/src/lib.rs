@@ -19,6 +19,7 @@ pub mod admin;
 pub mod cache;
 pub mod changes;
 pub mod eval;
+pub mod experiment;
 pub mod hub;
 pub mod ingest;
 pub mod metrics;

@@ -12,6 +12,7 @@
 pub mod end_user;
 pub mod environment;
 pub mod event;
+pub mod experiment;
 pub mod feature_flag;
 pub mod segment;
 pub mod server_setting;

@@ -5,18 +5,20 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, reports};
+use super::{admin, experiments, reports};
 
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Vane management API", description = "Environments, feature flags and segments in FeatBit's JSON shapes. \
+    info(title = "Vane management API", description = "Environments, feature flags, segments and experiments in FeatBit's JSON shapes. \
         Every write is pushed to connected SDKs on every node."),
     paths(
         admin::create_environment, admin::list_environments, admin::get_environment, admin::delete_environment,
         admin::list_flags, admin::get_flag, admin::put_flag, admin::patch_flag, admin::archive_flag,
         admin::list_segments, admin::get_segment, admin::put_segment, admin::archive_segment,
-        reports::list_end_users, reports::flag_insights,
+        reports::list_end_users, reports::flag_insights, reports::flag_series,
+        experiments::create_experiment, experiments::list_experiments, experiments::get_experiment,
+        experiments::put_experiment, experiments::delete_experiment, experiments::experiment_results,
     ),
     modifiers(&BearerAuth)
 )]

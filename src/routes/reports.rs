@@ -1,9 +1,14 @@
 //! The read side of ingestion in the management API: end users of an environment, and one flag's evaluations
-//! per variation over a window (`from` inclusive, `to` exclusive; ISO-8601 or Unix ms).
+//! per variation over a window and as a time series per minute, hour or day (`from` inclusive, `to` exclusive;
+//! ISO-8601 or Unix ms).
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use vane_actors::experiment::Experiments;
+use vane_actors::experiment::series::Interval;
+#[allow(unused_imports)] // named by the OpenAPI annotations
+use vane_actors::experiment::series::Series;
 use vane_actors::ingest::report::{self, EndUserQuery, MAX_PAGE_SIZE};
 use vane_schema::wire::time::{from_unix_ms, millis, parse};
 
@@ -108,13 +113,63 @@ pub(crate) async fn flag_insights(
     authorize(&req, &state)?;
     let (env, key) = path.into_inner();
     let env = env_id(&env)?;
-    let to = query.to.as_deref().map(|t| instant(t, "to")).transpose()?.unwrap_or_else(Utc::now);
-    let from = query.from.as_deref().map(|f| instant(f, "from")).transpose()?.unwrap_or(to - Duration::hours(24));
+    let (from, to) = window(query.from.as_deref(), query.to.as_deref())?;
+    state.admin.flag(env, &key).await?;
+    Ok(HttpResponse::Ok().json(report::flag_report(&state.store, env, &key, from, to).await?))
+}
+
+/// Window and bucket width of the evaluation series.
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct SeriesParams {
+    /// Start (inclusive), ISO-8601 or Unix ms; default 24 h before `to`.
+    from: Option<String>,
+    /// End (exclusive), ISO-8601 or Unix ms; default now.
+    to: Option<String>,
+    /// `minute`, `hour` (default) or `day`; buckets are aligned to UTC.
+    interval: Option<String>,
+}
+
+/// The window of a query: `to` defaults to now, `from` to 24 hours before it.
+fn window(from: Option<&str>, to: Option<&str>) -> Result<(DateTime<Utc>, DateTime<Utc>), ApiError> {
+    let to = to.map(|t| instant(t, "to")).transpose()?.unwrap_or_else(Utc::now);
+    let from = from.map(|f| instant(f, "from")).transpose()?.unwrap_or(to - Duration::hours(24));
     if from >= to {
         return Err(ApiError::bad_request("invalid_window", "from must be before to"));
     }
+    Ok((from, to))
+}
+
+fn interval(raw: Option<&str>) -> Result<Interval, ApiError> {
+    match raw.unwrap_or("hour") {
+        "minute" => Ok(Interval::Minute),
+        "hour" => Ok(Interval::Hour),
+        "day" => Ok(Interval::Day),
+        other => {
+            Err(ApiError::bad_request("invalid_interval", format!("interval {other:?} is not minute, hour or day")))
+        }
+    }
+}
+
+/// `GET /api/v1/environments/{envId}/insights/feature-flags/{key}/series`
+#[utoipa::path(get, path = "/api/v1/environments/{envId}/insights/feature-flags/{key}/series", tag = "insights",
+    params(("envId" = Uuid, Path), ("key" = String, Path), SeriesParams),
+    responses((status = 200, description = "evaluations and unique users per variation per bucket", body = Series),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub(crate) async fn flag_series(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<SeriesParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let (env, key) = path.into_inner();
+    let env = env_id(&env)?;
+    let (from, to) = window(query.from.as_deref(), query.to.as_deref())?;
+    let interval = interval(query.interval.as_deref())?;
     state.admin.flag(env, &key).await?;
-    Ok(HttpResponse::Ok().json(report::flag_report(&state.store, env, &key, from, to).await?))
+    let series = Experiments::new(state.store.clone()).series(env, &key, from, to, interval).await?;
+    Ok(HttpResponse::Ok().json(series))
 }
 
 /// Mounts the report routes into the `/api/v1` scope.
@@ -122,4 +177,5 @@ pub fn configure(scope: actix_web::Scope) -> actix_web::Scope {
     scope
         .route("/environments/{env}/end-users", web::get().to(list_end_users))
         .route("/environments/{env}/insights/feature-flags/{key}", web::get().to(flag_insights))
+        .route("/environments/{env}/insights/feature-flags/{key}/series", web::get().to(flag_series))
 }

@@ -11,11 +11,12 @@ use vane_actors::admin::Admin;
 use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
 use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
-use vane_actors::ingest::Ingest;
-use vane_actors::session::{SessionConfig, SessionDeps, WriteBudget};
+use vane_actors::ingest::{Ingest, Limits};
+use vane_actors::session::{Drain, SessionConfig, SessionCounts, SessionDeps, WriteBudget};
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
 
+use super::health::NodeHealth;
 use crate::error::ApiError;
 use crate::settings::Settings;
 
@@ -48,6 +49,14 @@ pub struct AppState {
     pub max_frame_bytes: usize,
     /// `http.max_body_bytes`.
     pub max_body_bytes: usize,
+    /// `[limits]`: what one SDK request may carry.
+    pub limits: Limits,
+    /// Dependency states, draining flag, uptime (readiness, `/status`).
+    pub health: Arc<NodeHealth>,
+    /// Closes every session with 1001 when the node drains.
+    pub drain: Drain,
+    /// Open sessions per environment and type (`/status`).
+    pub session_counts: SessionCounts,
 }
 
 /// What `startup` built, handed to [`AppState::new`].
@@ -60,6 +69,7 @@ pub(super) struct Parts {
     pub bus_health: Option<Arc<AtomicBool>>,
     pub admin_token: String,
     pub ingest: Ingest,
+    pub health: Arc<NodeHealth>,
 }
 
 impl AppState {
@@ -70,11 +80,22 @@ impl AppState {
             client_timeout: Duration::from_secs(streaming.client_timeout_seconds),
             outbound_queue: streaming.outbound_queue,
             write_timeout: WRITE_TIMEOUT,
+            max_connection_age: (streaming.max_connection_age_seconds > 0)
+                .then(|| Duration::from_secs(streaming.max_connection_age_seconds)),
             write_budget: WriteBudget::new(streaming.write_budget_bytes),
         };
+        let (drain, session_counts) = (Drain::default(), SessionCounts::default());
         let ingest = p.ingest.clone();
         let users = Arc::new(move |env, user: &vane_schema::wire::EndUser| ingest.user_seen(env, user));
-        let session_deps = SessionDeps { hub: p.hub.clone(), registry: p.registry.clone(), users, config };
+        let session_deps = SessionDeps {
+            hub: p.hub.clone(),
+            registry: p.registry.clone(),
+            users,
+            config,
+            drain: drain.signal(),
+            counts: session_counts.clone(),
+            limits: settings.limits.clone(),
+        };
         let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus);
         Self {
             store: p.store,
@@ -89,6 +110,10 @@ impl AppState {
             bus_health: p.bus_health,
             max_frame_bytes: streaming.max_frame_bytes,
             max_body_bytes: settings.http.max_body_bytes,
+            limits: settings.limits.clone(),
+            health: p.health,
+            drain,
+            session_counts,
         }
     }
 

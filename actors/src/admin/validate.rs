@@ -7,7 +7,7 @@ use uuid::Uuid;
 use vane_schema::wire::{Condition, FeatureFlag, RolloutVariation, Segment};
 
 use super::AdminError;
-use crate::eval::{OPERATORS, is_valid_regex};
+use crate::eval::{OPERATORS, is_valid_regex, parse_number};
 
 const IN_SEGMENT: &str = "User is in segment";
 const NOT_IN_SEGMENT: &str = "User is not in segment";
@@ -147,7 +147,8 @@ fn condition(c: &Condition, at: &str, segments: Option<&HashSet<Uuid>>) -> Resul
         "IsOneOf" | "NotOneOf" if serde_json::from_str::<Vec<String>>(value).is_err() => {
             Err(invalid("invalid_condition", format!("{at}.value must be a JSON list of strings")))
         }
-        "LessThan" | "LessEqualThan" | "BiggerThan" | "BiggerEqualThan" if value.trim().parse::<f64>().is_err() => {
+        // The evaluator's grammar (.NET `double.TryParse`), so what is accepted is what is evaluated.
+        "LessThan" | "LessEqualThan" | "BiggerThan" | "BiggerEqualThan" if parse_number(value).is_none() => {
             Err(invalid("invalid_condition", format!("{at}.value must be a number")))
         }
         _ => Ok(()),

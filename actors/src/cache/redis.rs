@@ -148,27 +148,44 @@ impl RedisCache {
             if !loaded {
                 return Ok(None);
             }
-            let flags = self.members(&mut c, "flag", &format!("flag-index:{env_id}")).await?;
-            let segments = self.members(&mut c, "segment", &format!("segment-index:{env_id}")).await?;
+            let flags = self.members(&mut c, "flag", env_id, |f: &FeatureFlag| f.env_id).await?;
+            let segments = self.members(&mut c, "segment", env_id, |s: &Segment| s.env_id).await?;
             Ok(Some((flags, segments)))
         })
         .await
     }
 
+    /// The `kind` rows listed in `env_id`'s index. An index member whose key holds another environment's row
+    /// (left by an older version that moved rows between environments, or written by hand) is never served: it
+    /// is dropped from the index instead.
     async fn members<T: serde::de::DeserializeOwned>(
         &self,
         c: &mut deadpool_redis::Connection,
         kind: &str,
-        index: &str,
+        env_id: Uuid,
+        env_of: impl Fn(&T) -> Uuid,
     ) -> Result<Vec<T>, CacheError> {
-        let ids: Vec<String> = c.zrange(self.key(index), 0, -1).await?;
+        let index = self.key(&format!("{kind}-index:{env_id}"));
+        let ids: Vec<String> = c.zrange(&index, 0, -1).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = ids.iter().map(|id| self.key(&format!("{kind}:{id}"))).collect();
         let values: Vec<Option<String>> = c.mget(keys).await?;
+        let (mut rows, mut foreign) = (Vec::with_capacity(ids.len()), Vec::new());
         // Orphan index members (value already gone) are skipped, as FeatBit does.
-        Ok(values.into_iter().flatten().filter_map(|v| serde_json::from_str(&v).ok()).collect())
+        for (id, value) in ids.iter().zip(values) {
+            match value.and_then(|v| serde_json::from_str::<T>(&v).ok()) {
+                Some(row) if env_of(&row) == env_id => rows.push(row),
+                Some(_) => foreign.push(id),
+                None => {}
+            }
+        }
+        if !foreign.is_empty() {
+            tracing::warn!(%env_id, kind, count = foreign.len(), "cache index listed other environments' rows");
+            let () = c.zrem(&index, foreign).await?;
+        }
+        Ok(rows)
     }
 
     /// Stores a whole environment and marks it complete.
@@ -194,6 +211,63 @@ impl RedisCache {
             Ok(())
         })
         .await
+    }
+
+    /// Makes the cached environment match the database's `flags` and `segments`: entries whose index score
+    /// differs from their `updatedAt` (stale or missing) are rewritten, index members the database does not hold
+    /// are removed. Returns how many entries were repaired (0: nothing written).
+    pub async fn reconcile_environment(
+        &self,
+        env_id: Uuid,
+        flags: &[FeatureFlag],
+        segments: &[Segment],
+    ) -> Result<usize, CacheError> {
+        let (flag_index, segment_index) = (format!("flag-index:{env_id}"), format!("segment-index:{env_id}"));
+        let (flags, extra_flags) =
+            self.diff(&flag_index, flags, |f| (f.id.to_string(), unix_ms(&f.updated_at))).await?;
+        let (segments, extra_segments) =
+            self.diff(&segment_index, segments, |s| (s.id.to_string(), unix_ms(&s.updated_at))).await?;
+        let repaired = flags.len() + segments.len() + extra_flags.len() + extra_segments.len();
+        if repaired == 0 {
+            return Ok(0);
+        }
+        for (index, extra) in [(&flag_index, &extra_flags), (&segment_index, &extra_segments)] {
+            if !extra.is_empty() {
+                timed(async {
+                    let mut c = self.pool.get().await?;
+                    let _: u64 = c.zrem(self.key(index), extra).await?;
+                    Ok(())
+                })
+                .await?;
+            }
+        }
+        self.put_environment(env_id, &flags, &segments).await?;
+        Ok(repaired)
+    }
+
+    /// Compares an index with what the database holds: the items whose cached score differs, and the index
+    /// members the database does not hold.
+    async fn diff<T: Clone>(
+        &self,
+        index: &str,
+        items: &[T],
+        version: impl Fn(&T) -> (String, i64),
+    ) -> Result<(Vec<T>, Vec<String>), CacheError> {
+        let cached: Vec<(String, f64)> = timed(async {
+            let mut c = self.pool.get().await?;
+            Ok(c.zrange_withscores(self.key(index), 0, -1).await?)
+        })
+        .await?;
+        let mut cached: std::collections::HashMap<String, f64> = cached.into_iter().collect();
+        let mut stale = Vec::new();
+        for item in items {
+            let (id, ms) = version(item);
+            // Millisecond timestamps are exact in an f64 score.
+            if cached.remove(&id) != Some(ms as f64) {
+                stale.push(item.clone());
+            }
+        }
+        Ok((stale, cached.into_keys().collect()))
     }
 
     /// Deletes every key under the prefix (tests clean up with this; never used on a shared prefix).

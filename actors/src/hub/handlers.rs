@@ -1,58 +1,32 @@
-//! The hub's message handlers.
+//! The hub's message handlers: sessions, loads and changes from the bus.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::prelude::*;
-use uuid::Uuid;
-
-use super::messages::*;
-use super::{Hub, HubError, SessionHandle, SessionId};
 use bytestring::ByteString;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+use vane_schema::wire::time::{now_ms, unix_ms};
 use vane_schema::wire::{FeatureFlag, Segment};
 
-use crate::cache::Cache;
+use super::load::{Deferred, Waiter};
+use super::messages::*;
+use super::{Hub, HubError, SessionId, Source};
+use crate::metrics::{attr, label, metrics};
 use crate::snapshot::{EnvSnapshot, SnapFlag, server_patch};
-use crate::store::Store;
-
-/// Loads an environment's flags and segments, from the shared cache when it holds them, else from the store
-/// (then filling the cache); `UnknownEnvironment` if it does not exist.
-async fn load(store: Store, cache: Cache, env_id: Uuid) -> Result<EnvSnapshot, HubError> {
-    store.environment(env_id).await?.ok_or(HubError::UnknownEnvironment(env_id))?;
-    if let Some((flags, segments)) = cache.environment(env_id).await {
-        return Ok(EnvSnapshot::new(env_id, &flags, &segments));
-    }
-    let (flags, segments) = (store.flags(env_id).await?, store.segments(env_id).await?);
-    cache.put_environment(env_id, &flags, &segments).await;
-    Ok(EnvSnapshot::new(env_id, &flags, &segments))
-}
-
-impl Hub {
-    /// The environment's snapshot, loading it when absent. Handlers using this are atomic (`AtomicResponse`), so
-    /// concurrent requests for one environment load it once and no change is applied mid-load.
-    fn ensure_loaded(&mut self, env_id: Uuid) -> ResponseActFuture<Self, Result<Arc<EnvSnapshot>, HubError>> {
-        if let Some(snapshot) = self.registry.get(env_id) {
-            return Box::pin(fut::ready(Ok(snapshot)));
-        }
-        Box::pin(
-            load(self.store.clone(), self.cache.clone(), env_id)
-                .into_actor(self)
-                .map(|res, hub, _| res.map(|s| hub.publish(s))),
-        )
-    }
-}
 
 impl Handler<Connect> for Hub {
-    type Result = AtomicResponse<Self, Result<SessionId, HubError>>;
+    type Result = ResponseFuture<Result<SessionId, HubError>>;
 
-    fn handle(&mut self, msg: Connect, _: &mut Self::Context) -> Self::Result {
-        AtomicResponse::new(Box::pin(self.ensure_loaded(msg.env_id).map(move |res, hub, _| {
-            res?;
-            hub.next_id += 1;
-            let id = SessionId(hub.next_id);
-            let handle = SessionHandle { kind: msg.kind, push: msg.push, evict: msg.evict };
-            hub.sessions.entry(msg.env_id).or_default().insert(id, handle);
-            Ok(id)
-        })))
+    fn handle(&mut self, msg: Connect, ctx: &mut Self::Context) -> Self::Result {
+        if self.registry.get(msg.env_id).is_some() {
+            let id = self.register(msg);
+            return Box::pin(async move { Ok(id) });
+        }
+        let (tx, rx) = oneshot::channel();
+        self.await_load(msg.env_id, Waiter::Session(msg, tx), ctx);
+        Box::pin(async move { rx.await.unwrap_or(Err(HubError::Interrupted)) })
     }
 }
 
@@ -70,54 +44,73 @@ impl Handler<Disconnect> for Hub {
 }
 
 impl Handler<LoadEnv> for Hub {
-    type Result = AtomicResponse<Self, Result<Arc<EnvSnapshot>, HubError>>;
+    type Result = ResponseFuture<Result<Arc<EnvSnapshot>, HubError>>;
 
-    fn handle(&mut self, msg: LoadEnv, _: &mut Self::Context) -> Self::Result {
-        AtomicResponse::new(self.ensure_loaded(msg.0))
+    fn handle(&mut self, LoadEnv(env_id): LoadEnv, ctx: &mut Self::Context) -> Self::Result {
+        if let Some(snapshot) = self.registry.get(env_id) {
+            return Box::pin(async move { Ok(snapshot) });
+        }
+        let (tx, rx) = oneshot::channel();
+        self.await_load(env_id, Waiter::Snapshot(tx), ctx);
+        Box::pin(async move { rx.await.unwrap_or(Err(HubError::Interrupted)) })
     }
 }
 
 impl Handler<FlagChanged> for Hub {
     type Result = ();
 
-    fn handle(&mut self, FlagChanged(flag): FlagChanged, _: &mut Self::Context) {
-        self.apply_flag(&flag);
+    fn handle(&mut self, msg: FlagChanged, _: &mut Self::Context) {
+        if let Some(Deferred::Flag(FlagChanged(flag))) = self.defer(msg.0.env_id, Deferred::Flag(msg)) {
+            self.apply_flag(&flag, Source::Bus);
+        }
     }
 }
 
 impl Handler<SegmentChanged> for Hub {
-    type Result = AtomicResponse<Self, ()>;
+    type Result = ();
 
-    fn handle(&mut self, msg: SegmentChanged, _: &mut Self::Context) -> Self::Result {
-        let SegmentChanged { change, bumped } = msg;
-        let (store, env_id, ids) = (self.store.clone(), change.segment.env_id, change.affected_flag_ids);
-        // Atomic: a later change must not overtake this one while the affected flags are read.
-        AtomicResponse::new(Box::pin(
-            async move {
-                match bumped {
-                    Some(flags) => flags,
-                    None if ids.is_empty() => Vec::new(),
-                    None => store.flags_by_ids(env_id, &ids).await.unwrap_or_else(|e| {
-                        tracing::warn!(error = %e, "cannot read the flags a segment change affects; catch-up will");
-                        Vec::new()
-                    }),
-                }
-            }
-            .into_actor(self)
-            .map(move |flags, hub, _| hub.apply_segment(&change.segment, &flags)),
-        ))
+    fn handle(&mut self, msg: SegmentChanged, ctx: &mut Self::Context) {
+        if let Some(Deferred::Segment(msg)) = self.defer(msg.change.segment.env_id, Deferred::Segment(msg)) {
+            self.segment_changed(msg, ctx);
+        }
     }
 }
 
 impl Hub {
+    /// Applies a segment change; when the sender did not include the flags it bumped, they are read in a task and
+    /// the change comes back with them. A newer change overtaking this one meanwhile is harmless: whichever is
+    /// older is ignored when applied.
+    pub(super) fn segment_changed(&mut self, msg: SegmentChanged, ctx: &mut Context<Self>) {
+        let SegmentChanged { change, bumped } = msg;
+        let env_id = change.segment.env_id;
+        if self.registry.get(env_id).is_none() {
+            return; // not loaded: the next load reads the database
+        }
+        match bumped {
+            Some(flags) => self.apply_segment(&change.segment, &flags, Source::Bus),
+            None if change.affected_flag_ids.is_empty() => self.apply_segment(&change.segment, &[], Source::Bus),
+            None => {
+                let (store, hub, ids) = (self.store.clone(), ctx.address(), change.affected_flag_ids.clone());
+                actix::spawn(async move {
+                    let flags = store.flags_by_ids(env_id, &ids).await.unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "cannot read the flags a segment change affects; catch-up will");
+                        Vec::new()
+                    });
+                    hub.do_send(SegmentChanged { change, bumped: Some(flags) });
+                });
+            }
+        }
+    }
+
     /// Applies a flag change if it is newer than what is held, and pushes it.
-    pub(super) fn apply_flag(&mut self, flag: &FeatureFlag) {
+    pub(super) fn apply_flag(&mut self, flag: &FeatureFlag, source: Source) {
         // Not loaded: nobody here holds it, and the next load reads the database.
         let Some(current) = self.registry.get(flag.env_id) else { return };
         let Some((next, changed)) = current.with_flag(flag) else {
             tracing::debug!(flag = %flag.key, "stale or duplicate flag change ignored");
             return;
         };
+        record_lag(source, &flag.updated_at);
         let snapshot = self.publish(next);
         let flags: Arc<[_]> = Arc::from(vec![changed]);
         let frame = server_patch(&flags, &[]);
@@ -125,28 +118,37 @@ impl Hub {
     }
 
     /// Applies a segment change (with the flags it bumped) if it is newer than what is held, and pushes it.
-    pub(super) fn apply_segment(&mut self, segment: &Segment, bumped: &[FeatureFlag]) {
+    pub(super) fn apply_segment(&mut self, segment: &Segment, bumped: &[FeatureFlag], source: Source) {
         let Some(current) = self.registry.get(segment.env_id) else { return };
         let Some(applied) = current.with_segment(segment, bumped) else {
             tracing::debug!(segment = %segment.id, "stale or duplicate segment change ignored");
             for flag in bumped {
-                self.apply_flag(flag);
+                self.apply_flag(flag, source);
             }
             return;
         };
+        record_lag(source, &segment.updated_at);
         let snapshot = self.publish(applied.snapshot);
         let frame = server_patch(&applied.changed, std::slice::from_ref(segment));
         self.push(segment.env_id, snapshot, Arc::from(applied.affected), frame);
     }
 
     fn push(&mut self, env_id: Uuid, snapshot: Arc<EnvSnapshot>, flags: Arc<[Arc<SnapFlag>]>, frame: ByteString) {
-        let server = Push { kind: PushKind::Server, snapshot: snapshot.clone(), flags: flags.clone(), frame };
+        let applied_at = Instant::now();
+        let server =
+            Push { kind: PushKind::Server, snapshot: snapshot.clone(), flags: flags.clone(), frame, applied_at };
         self.fan_out(env_id, &server);
         if !flags.is_empty() {
-            let client = Push { kind: PushKind::Client, snapshot, flags, frame: ByteString::default() };
+            let client = Push { kind: PushKind::Client, snapshot, flags, frame: ByteString::default(), applied_at };
             self.fan_out(env_id, &client);
         }
     }
+}
+
+/// `vane.change.lag`: from the change's commit (its `updatedAt`) to its application on this node.
+fn record_lag(source: Source, updated_at: &chrono::DateTime<chrono::Utc>) {
+    let lag_ms = (unix_ms(&now_ms()) - unix_ms(updated_at)).max(0);
+    metrics().change_lag.record(lag_ms as f64 / 1000.0, &label(attr::SOURCE, source.as_str()));
 }
 
 impl Handler<SessionCount> for Hub {

@@ -1,6 +1,7 @@
 //! The hub's public protocol: what sessions, routes and the change bus send it, and what it pushes to sessions.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -103,6 +104,8 @@ pub struct Push {
     pub flags: Arc<[Arc<SnapFlag>]>,
     /// The serialized frame (server pushes).
     pub frame: ByteString,
+    /// When the hub applied the change (`vane.push.duration` runs from here to the frame written).
+    pub applied_at: Instant,
 }
 
 /// Tells a session to close.

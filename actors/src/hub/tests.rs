@@ -140,3 +140,49 @@ async fn pushes_reach_only_the_changed_environment_and_the_right_kind() {
     hub.send(FlagChanged(flag(b, "only-b"))).await.expect("hub");
     assert_eq!(next(&mut seen_client_b).await, Seen::Push("only-b".into()), "b's first push is b's own flag");
 }
+
+async fn flag_keys(registry: &SnapshotRegistry, env_id: Uuid) -> Vec<String> {
+    let snapshot = registry.get(env_id).expect("loaded");
+    let mut keys: Vec<String> = snapshot.flags().map(|f| f.flag().key.clone()).collect();
+    keys.sort();
+    keys
+}
+
+#[actix::test]
+async fn a_catch_up_failure_in_one_environment_does_not_hold_up_the_others_and_is_retried() {
+    // Arrange: two loaded environments, each with a flag written behind the hub's back; a's is unreadable.
+    let config =
+        StoreConfig { url: "sqlite::memory:".into(), max_connections: 1, acquire_timeout: Duration::from_secs(5) };
+    let store = Store::connect(&config).await.expect("sqlite");
+    store.migrate().await.expect("migrates");
+    let new = |key: &str| NewEnvironment { name: key.into(), key: key.into(), description: String::new() };
+    let a = store.create_environment(new("a")).await.expect("env").id;
+    let b = store.create_environment(new("b")).await.expect("env").id;
+    let registry = SnapshotRegistry::default();
+    let hub = Hub::new(store.clone(), Cache::none(), registry.clone()).start();
+    for env in [a, b] {
+        hub.send(LoadEnv(env)).await.expect("hub").expect("loads");
+    }
+    store.upsert_flag(&flag(a, "late-a")).await.expect("writes");
+    store.upsert_flag(&flag(b, "late-b")).await.expect("writes");
+    let corrupt = "UPDATE feature_flags SET updated_at = 'not a time' WHERE key = 'late-a'";
+    sea_orm::ConnectionTrait::execute_unprepared(store.connection(), corrupt).await.expect("corrupts");
+
+    // Act
+    hub.send(Resync).await.expect("hub");
+
+    // Assert: b caught up although a's read failed; a is retried and catches up once readable again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while flag_keys(&registry, b).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "b never caught up");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(flag_keys(&registry, a).await.is_empty(), "a's read failed");
+    let repair = "UPDATE feature_flags SET updated_at = created_at WHERE key = 'late-a'";
+    sea_orm::ConnectionTrait::execute_unprepared(store.connection(), repair).await.expect("repairs");
+    while flag_keys(&registry, a).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "a was not retried");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(flag_keys(&registry, a).await, ["late-a"]);
+}

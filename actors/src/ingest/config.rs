@@ -24,6 +24,8 @@ pub struct IngestConfig {
     pub prefetch: u16,
     /// Parallel `events` writers per node (each commits one batch at a time).
     pub event_writers: usize,
+    /// Events older than this many days are deleted in bounded batches; 0 keeps them forever.
+    pub retention_days: u32,
 }
 
 impl Default for IngestConfig {
@@ -35,6 +37,7 @@ impl Default for IngestConfig {
             track_timeout_ms: 10_000,
             prefetch: 1_000,
             event_writers: 2,
+            retention_days: 0,
         }
     }
 }

@@ -116,7 +116,7 @@ pub async fn flag_report(
 }
 
 /// The SQL reading text field `field` of `properties`.
-fn json_text(backend: DbBackend, field: &str) -> String {
+pub(crate) fn json_text(backend: DbBackend, field: &str) -> String {
     match backend {
         DbBackend::Sqlite => format!("json_extract(properties, '$.{field}')"),
         _ => format!("(properties ->> '{field}')"),
@@ -124,7 +124,7 @@ fn json_text(backend: DbBackend, field: &str) -> String {
 }
 
 /// SQLite spells positional parameters `?NNN` (only ever applied to SQL without JSON paths, which contain `$`).
-fn placeholders(backend: DbBackend, sql: &str) -> String {
+pub(crate) fn placeholders(backend: DbBackend, sql: &str) -> String {
     match backend {
         DbBackend::Sqlite => sql.replace('$', "?"),
         _ => sql.to_owned(),

@@ -52,6 +52,8 @@ pub struct Model {
     pub creator_id: Option<Uuid>,
     /// Last editor, when known.
     pub updator_id: Option<Uuid>,
+    /// `insightsEnabled`: whether evaluation events of the flag are stored.
+    pub insights_enabled: bool,
 }
 
 /// No relations are navigated through SeaORM.
@@ -83,6 +85,7 @@ impl From<&FeatureFlag> for Model {
             updated_at: f.updated_at,
             creator_id: f.creator_id,
             updator_id: f.updator_id,
+            insights_enabled: f.insights_enabled.0,
         }
     }
 }
@@ -110,6 +113,7 @@ impl From<Model> for FeatureFlag {
             updated_at: m.updated_at,
             creator_id: m.creator_id,
             updator_id: m.updator_id,
+            insights_enabled: crate::wire::flag::OnByDefault(m.insights_enabled),
         }
     }
 }

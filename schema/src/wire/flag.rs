@@ -71,6 +71,30 @@ pub struct FeatureFlag {
     /// Who changed it last, when known.
     #[serde(default)]
     pub updator_id: Option<Uuid>,
+    /// Whether evaluation events of this flag are stored (FeatBit ELS's switch); custom events always are.
+    #[serde(default)]
+    pub insights_enabled: OnByDefault,
+}
+
+/// A switch that is on unless set to `false`: absent and `null` read as `true`, and so does `Default`, so flags
+/// written before the switch existed keep their behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct OnByDefault(pub bool);
+
+impl Default for OnByDefault {
+    fn default() -> Self {
+        Self(true)
+    }
+}
+
+impl<'de> Deserialize<'de> for OnByDefault {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Null => Ok(Self(true)),
+            other => lenient_bool(other).map(Self).map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 /// One value a flag can serve.

@@ -150,3 +150,18 @@ fn segment_rules_cannot_nest_segments() {
     };
     assert_eq!(code(segment(&s)), "invalid_condition");
 }
+
+#[test]
+fn numeric_conditions_accept_exactly_what_the_evaluator_reads() {
+    let no = HashSet::new();
+    // .NET `double.TryParse` (Float | AllowThousands): group separators, white space, symbols, trailing NULs.
+    let cases = ["1,000", "1,000,000.5", " 42 ", "1e3", "+.5", "Infinity", "-infinity", "7\0", "ten", "NaN", "1e", ""];
+    for value in cases {
+        for op in ["LessThan", "LessEqualThan", "BiggerThan", "BiggerEqualThan"] {
+            let result = flag(&with_condition("age", Some(op), value), &no);
+            let evaluator_reads = crate::eval::parse_number(value).is_some();
+            assert_eq!(result.is_ok(), evaluator_reads, "{op} {value:?}: {result:?}");
+        }
+    }
+    flag(&with_condition("age", Some("BiggerThan"), "1,000"), &no).expect("the evaluator reads 1,000 as 1000");
+}

@@ -47,6 +47,17 @@ fn flag_tolerates_nulls_unknown_fields_and_long_fractions() {
 }
 
 #[test]
+fn insights_enabled_is_true_when_absent_null_or_defaulted() {
+    let read = |v: Value| serde_json::from_value::<FeatureFlag>(v).expect("parses").insights_enabled.0;
+    assert!(read(json!({"key": "k"})));
+    assert!(read(json!({"key": "k", "insightsEnabled": null})));
+    assert!(!read(json!({"key": "k", "insightsEnabled": false})));
+    assert!(!read(json!({"key": "k", "insightsEnabled": "false"})));
+    assert!(FeatureFlag::default().insights_enabled.0);
+    assert!(serde_json::from_value::<FeatureFlag>(json!({"insightsEnabled": 3})).is_err());
+}
+
+#[test]
 fn shared_segment_empty_env_id_reads_as_nil() {
     let s: Segment =
         serde_json::from_value(json!({"id": "0779d76b-afc6-4886-ab65-af8c004273ad", "envId": ""})).expect("lenient");
@@ -117,4 +128,40 @@ fn sdk_payload_shapes_match_the_protocol() {
     let client: ClientPayload<'_> = serde_json::from_str(&text).expect("parses");
     assert_eq!(serde_json::to_value(&client).expect("serializes"), client_json);
     assert!(serde_json::to_value(&client).expect("serializes").get("segments").is_none());
+}
+
+/// A seeded SplitMix64 stream: reproducible random doubles without a dependency.
+fn doubles(seed: u64) -> impl Iterator<Item = f64> {
+    let mut state = seed;
+    std::iter::from_fn(move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        // Alternate uniform values in [0, 1) with arbitrary bit patterns below 1.0 (subnormals, tiny exponents).
+        Some(if z & 1 == 0 {
+            (z >> 11) as f64 / (1u64 << 53) as f64
+        } else {
+            f64::from_bits(z % 0x3FF0_0000_0000_0000)
+        })
+    })
+}
+
+#[test]
+fn rollout_numbers_survive_json_text_bit_exactly() {
+    // The example first: the fast (not correctly rounded) parser read it as another double.
+    let known = [0.247_401_936_445_385_22, 5e-324, 2.225_073_858_507_201e-308, 1.0 - f64::EPSILON / 2.0];
+    for x in known.into_iter().chain(doubles(7).take(100_000)) {
+        let text = format!("{{\"id\":\"v\",\"rollout\":[{x:?},1],\"exptRollout\":{x:?}}}");
+        let direct: crate::wire::RolloutVariation = serde_json::from_str(&text).expect("parses");
+        let via_value: crate::wire::RolloutVariation =
+            serde_json::from_value(serde_json::from_str(&text).expect("json")).expect("parses");
+        let again: crate::wire::RolloutVariation =
+            serde_json::from_str(&serde_json::to_string(&direct).expect("serializes")).expect("parses");
+        for got in [&direct, &via_value, &again] {
+            assert_eq!(got.rollout[0].to_bits(), x.to_bits(), "{x:?} from {text}");
+            assert_eq!(got.expt_rollout.map(f64::to_bits), Some(x.to_bits()), "{x:?}");
+        }
+    }
 }
