@@ -1,5 +1,5 @@
 # Thin wrappers; the logic lives in cargo, .ci/run and docker/.
-.PHONY: run test lint bench ci services-up services-down sdk-deps test-clean
+.PHONY: run test lint bench bench-storm bench-held bench-fanout bench-large bench-ingest bench-polling ci services-up services-down sdk-deps test-clean
 
 run:
 	cargo run --release
@@ -20,6 +20,26 @@ lint:
 
 bench:
 	cargo bench -p vane-actors
+
+# One vane-bench scenario each, against a fresh release node pinned to CPU 0 with the tool on CPU 1
+# (scripts/bench.sh; options after ARGS=, e.g. `make bench-storm ARGS="--connections 5000"`). See BENCHMARKS.md.
+bench-storm:
+	scripts/bench.sh storm --connections 15000 --concurrency 50 $(ARGS)
+
+bench-held:
+	scripts/bench.sh held --sizes 2000,6000,12000,18000 $(ARGS)
+
+bench-fanout:
+	BENCH_CLUSTER=1 scripts/bench.sh fanout --sessions 10000 --changes 10 --connect-concurrency 100 $(ARGS)
+
+bench-large:
+	scripts/bench.sh large --sessions 10000 --client-syncs 50 $(ARGS)
+
+bench-ingest:
+	BENCH_CLUSTER=1 scripts/bench.sh ingest --events 400000 --concurrency 16 $(ARGS)
+
+bench-polling:
+	scripts/bench.sh polling --requests 400000 --concurrency 32 --procs 2 $(ARGS)
 
 ci:
 	bash .ci/run

@@ -123,6 +123,8 @@ pub struct StreamingSettings {
     pub outbound_queue: usize,
     /// Close sessions with 1001 after about this many seconds (20 % jitter) so they rebalance; 0: never.
     pub max_connection_age_seconds: u64,
+    /// Node-wide bound on the bytes of large frames (fragmented full syncs) being written at once.
+    pub write_budget_bytes: usize,
 }
 
 /// `[telemetry]`

@@ -8,6 +8,9 @@
 mod lifecycle;
 mod observe;
 pub mod protocol;
+mod write;
+
+pub use self::write::WriteBudget;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -38,8 +41,10 @@ pub struct SessionConfig {
     pub client_timeout: Duration,
     /// Pushes queued before the session counts as too slow.
     pub outbound_queue: usize,
-    /// Longest wait for the socket to accept one frame.
+    /// Longest wait for the socket to accept one frame (or one fragment of a large frame).
     pub write_timeout: Duration,
+    /// Node-wide bound on large-frame bytes in flight, shared by every session.
+    pub write_budget: WriteBudget,
     /// Close with 1001 after about this long (with jitter), so connections rebalance after a scale-out.
     pub max_connection_age: Option<Duration>,
 }
@@ -112,10 +117,10 @@ impl SdkSession {
     /// [`send`](Self::send), then records `timing` (a push or a data-sync reply) once the socket took the frame.
     fn write(&self, ctx: &mut Context<Self>, text: ByteString, timing: Option<Timing>) {
         let mut ws = self.ws.clone();
-        let timeout = self.deps.config.write_timeout;
-        ctx.wait(async move { tokio::time::timeout(timeout, ws.text(text)).await }.into_actor(self).map(
+        let (budget, timeout) = (self.deps.config.write_budget.clone(), self.deps.config.write_timeout);
+        ctx.wait(async move { write::write(&mut ws, text, &budget, timeout).await }.into_actor(self).map(
             move |res, _, ctx| {
-                if !matches!(res, Ok(Ok(()))) {
+                if res.is_err() {
                     return ctx.stop();
                 }
                 if let Some(timing) = timing {

@@ -12,7 +12,7 @@ use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
 use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
 use vane_actors::ingest::{Ingest, Limits};
-use vane_actors::session::{Drain, SessionConfig, SessionCounts, SessionDeps};
+use vane_actors::session::{Drain, SessionConfig, SessionCounts, SessionDeps, WriteBudget};
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
 
@@ -82,6 +82,7 @@ impl AppState {
             write_timeout: WRITE_TIMEOUT,
             max_connection_age: (streaming.max_connection_age_seconds > 0)
                 .then(|| Duration::from_secs(streaming.max_connection_age_seconds)),
+            write_budget: WriteBudget::new(streaming.write_budget_bytes),
         };
         let (drain, session_counts) = (Drain::default(), SessionCounts::default());
         let ingest = p.ingest.clone();

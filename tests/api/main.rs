@@ -14,6 +14,7 @@ mod ingest;
 mod ingest_restart;
 mod integrity;
 mod integrity_numbers;
+mod large_frames;
 mod ops;
 mod sdk_browser;
 mod sdk_node;

@@ -42,12 +42,15 @@ pub struct Args {
     /// Connections opened at once before the storm.
     #[arg(long, default_value_t = 200)]
     pub connect_concurrency: usize,
+    /// Longest wait for one session's full sync (a node serving a reconnect storm queues them), seconds.
+    #[arg(long, default_value_t = 600)]
+    pub reply_timeout_seconds: u64,
 }
 
 /// Sends `data-sync` and reads the reply off the raw socket; returns the reply's size.
-async fn sync_raw(mut ws: Ws, kind: Kind, i: usize) -> anyhow::Result<usize> {
+async fn sync_raw(mut ws: Ws, kind: Kind, i: usize, wait: Duration) -> anyhow::Result<usize> {
     ws.send(Message::text(sdk::data_sync(kind, i))).await?;
-    let reply = tokio::time::timeout(sdk::REPLY_TIMEOUT, raw::read_message(ws.get_mut())).await??;
+    let reply = tokio::time::timeout(wait, raw::read_message(ws.get_mut())).await??;
     if sdk::message_type(&String::from_utf8_lossy(&reply.head)) != Some("data-sync") {
         bail!("unexpected reply {:?}", String::from_utf8_lossy(&reply.head));
     }
@@ -65,9 +68,10 @@ pub async fn run(common: &Common, args: &Args) -> anyhow::Result<Summary> {
     let dialer = Arc::new(Dialer::new(&common.url, common.source_addrs)?);
     let params = json!({"string_flags": args.string_flags, "json_flags": args.json_flags, "sessions": args.sessions});
     let mut summary = Summary::new("large", params);
+    let wait = Duration::from_secs(args.reply_timeout_seconds);
 
     // Warm-up: the node loads the environment and serializes its full sync once.
-    let frame = sync_raw(sdk::open(&dialer, Kind::Server, &env.server, 0).await?, Kind::Server, 0).await?;
+    let frame = sync_raw(sdk::open(&dialer, Kind::Server, &env.server, 0).await?, Kind::Server, 0, wait).await?;
     summary.extra.insert("server_full_sync_bytes".into(), json!(frame));
 
     let sockets: Vec<anyhow::Result<Ws>> = futures_util::stream::iter(0..args.sessions)
@@ -84,7 +88,7 @@ pub async fn run(common: &Common, args: &Args) -> anyhow::Result<Summary> {
     let mut tasks = tokio::task::JoinSet::new();
     for (i, ws) in sockets.into_iter().enumerate() {
         match ws {
-            Ok(ws) => drop(tasks.spawn(async move { (Instant::now(), sync_raw(ws, Kind::Server, i).await) })),
+            Ok(ws) => drop(tasks.spawn(async move { (Instant::now(), sync_raw(ws, Kind::Server, i, wait).await) })),
             Err(e) => {
                 eprintln!("connect failed: {e:#}");
                 summary.count("failed", 1);
