@@ -2,6 +2,7 @@
 //! an empty database, a demo environment with sample flags whose secrets are printed with a copy-paste snippet.
 
 mod demo;
+mod lock;
 
 use anyhow::Context as _;
 use rand::RngCore;
@@ -11,6 +12,27 @@ use vane_schema::entity::server_setting::ADMIN_TOKEN;
 use vane_schema::secret::SecretType;
 
 use crate::settings::Settings;
+
+/// Under the start-up lock (Postgres): applies pending migrations (or, with `migrate == false`, refuses to start
+/// while any is pending), then runs [`first_start`]. Returns the admin token in force.
+pub async fn prepare(store: &Store, settings: &Settings, port: u16, migrate: bool) -> anyhow::Result<String> {
+    let lock = lock::acquire(store).await?;
+    if migrate {
+        store.migrate().await.context("applying database migrations")?;
+    } else {
+        let pending = store.pending_migrations().await?;
+        anyhow::ensure!(
+            pending.is_empty(),
+            "--no-migrate: pending migrations {}; run `vane migrate`",
+            pending.join(", ")
+        );
+    }
+    let token = first_start(store, settings, port).await?;
+    if let Some(lock) = lock {
+        lock.commit().await.context("start-up lock: releasing")?;
+    }
+    Ok(token)
+}
 
 /// Resolves the admin token and creates the demo environment when the database is empty and the demo is enabled.
 /// Returns the admin token in force.

@@ -14,15 +14,41 @@ use anyhow::Context as _;
 use vane_actors::ingest::amqp::dead_letter;
 use vane_schema::wire::message::{END_USERS_QUEUE, INSIGHTS_QUEUE};
 
-use crate::cli::Command;
+use crate::cli::{Cli, Command};
 use crate::settings::Settings;
 use crate::startup::Application;
 
+/// Runs the commands that need no runtime or telemetry (`health`, `ready`, `config`); `None` for the others.
+pub fn run_tool(cli: &Cli, settings: &Settings) -> Option<std::process::ExitCode> {
+    let url = || cli.url.clone().unwrap_or_else(|| cli::probe::local_url(&settings.http.addr));
+    let code = match cli.command? {
+        Command::Health => match cli::probe::readiness(&url()) {
+            Ok((status, body)) => {
+                println!("{status} {body}");
+                status == 200
+            }
+            Err(e) => {
+                eprintln!("vane: {}: {e}", url());
+                false
+            }
+        },
+        Command::Ready => matches!(cli::probe::readiness(&url()), Ok((200, _))),
+        Command::Config => {
+            // `SecretString` prints as `[REDACTED]`: URLs with passwords, tokens and keys never reach the output.
+            println!("{settings:#?}");
+            true
+        }
+        Command::Serve | Command::Migrate | Command::Secrets | Command::ReplayDeadLetters => return None,
+    };
+    Some(if code { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
+}
+
 /// Runs one CLI command to completion.
-pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
-    match command {
+pub async fn run(cli: &Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Health | Command::Ready | Command::Config => Ok(()),
         Command::Serve => {
-            let app = Application::build(settings).await?;
+            let app = Application::build_with(settings, !cli.no_migrate).await?;
             app.run_until_stopped().await.context("HTTP server")
         }
         Command::Migrate => {

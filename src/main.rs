@@ -2,7 +2,7 @@
 //! invalid), start telemetry, and hand over to the library.
 
 use clap::Parser;
-use vane::cli::{Cli, Command};
+use vane::cli::Cli;
 use vane::settings::Settings;
 
 #[actix_web::main]
@@ -15,6 +15,9 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Some(code) = vane::run_tool(&cli, &settings) {
+        return code;
+    }
     let telemetry = match vane::telemetry::init(&settings.telemetry) {
         Ok(t) => t,
         Err(e) => {
@@ -22,7 +25,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let result = vane::run(cli.command.unwrap_or(Command::Serve), settings).await;
+    let result = vane::run(&cli, settings).await;
     telemetry.shutdown().await;
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

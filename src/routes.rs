@@ -5,6 +5,7 @@ pub mod body;
 pub mod experiments;
 pub mod health;
 pub mod insight;
+pub mod metrics;
 pub mod openapi;
 pub mod reports;
 pub mod sdk;
@@ -18,6 +19,7 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let cors = Cors::default().allow_any_origin().allow_any_method().allow_any_header().max_age(3600);
     cfg.configure(health::configure)
+        .configure(metrics::configure)
         .configure(admin::configure)
         .configure(streaming::configure)
         .service(web::scope("/api/public").wrap(cors).configure(sdk::configure).configure(insight::configure));

@@ -53,6 +53,8 @@ pub struct Settings {
     pub limits: vane_actors::ingest::Limits,
     /// First-start demo environment.
     pub demo: DemoSettings,
+    /// Draining on SIGTERM/SIGINT.
+    pub shutdown: ShutdownSettings,
 }
 
 /// `[http]`
@@ -88,6 +90,8 @@ pub struct BusSettings {
     pub connect_timeout_seconds: u64,
     /// Periodic catch-up from the database in seconds (0: only on start and broker reconnects).
     pub resync_interval_seconds: u64,
+    /// Readiness turns 503 once the change feed has been lost this many seconds (the node would serve stale flags).
+    pub stale_after_seconds: u64,
 }
 
 /// `[cache]`
@@ -117,6 +121,8 @@ pub struct StreamingSettings {
     pub max_frame_bytes: usize,
     /// Frames queued per session before it is closed as too slow.
     pub outbound_queue: usize,
+    /// Close sessions with 1001 after about this many seconds (20 % jitter) so they rebalance; 0: never.
+    pub max_connection_age_seconds: u64,
 }
 
 /// `[telemetry]`
@@ -140,6 +146,15 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// `[shutdown]`
+#[derive(Debug, Deserialize)]
+pub struct ShutdownSettings {
+    /// Sessions are closed with 1001 at random moments within this many seconds.
+    pub drain_window_seconds: u64,
+    /// The whole shutdown (drain, request drain, writer and telemetry flush) takes at most this long.
+    pub timeout_seconds: u64,
 }
 
 /// `[demo]`

@@ -1,6 +1,8 @@
 //! Builds a node from its settings — store, migrations, first-start bootstrap, cache, hub, change bus, HTTP
 //! server — and runs it. Tests use the same [`Application`] with port 0.
 
+mod health;
+mod shutdown;
 mod state;
 
 use std::net::TcpListener;
@@ -23,6 +25,9 @@ use vane_actors::ingest::Ingest;
 use vane_actors::ingest::amqp::AmqpIngestConfig;
 use vane_actors::store::{Store, StoreConfig};
 
+pub use self::health::NodeHealth;
+use self::health::Probes;
+use self::shutdown::Shutdown;
 pub use self::state::AppState;
 use crate::settings::Settings;
 use crate::{bootstrap, routes};
@@ -39,10 +44,15 @@ pub struct Application {
     ingest: Ingest,
     /// The periodic event purge (`ingest.retention_days`), stopped on shutdown; `None` when disabled.
     retention: Option<tokio::task::JoinHandle<()>>,
+    /// Turned to draining on the first signal.
+    health: Arc<NodeHealth>,
+    /// Closes every SDK session with 1001 on the first signal.
+    drain: vane_actors::session::Drain,
+    /// `[shutdown]` durations.
+    drain_window: Duration,
+    /// Bound of the whole shutdown sequence.
+    shutdown_timeout: Duration,
 }
-
-/// How long shutdown waits for buffered users and insights to be stored.
-const FLUSH_GRACE: Duration = Duration::from_secs(20);
 
 /// Connects to the configured database.
 pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -120,12 +130,19 @@ impl Application {
     ///
     /// [`run_until_stopped`]: Application::run_until_stopped
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, true).await
+    }
+
+    /// [`build`](Self::build), applying pending migrations only when `migrate` (`serve --no-migrate` refuses to
+    /// start while any is pending instead).
+    pub async fn build_with(settings: Settings, migrate: bool) -> anyhow::Result<Self> {
+        // Before anything records a metric (main already installed it with OTLP; tests get Prometheus only).
+        crate::telemetry::metrics::install(&settings.telemetry)?;
         let store = connect_store(&settings).await?;
-        store.migrate().await.context("applying database migrations")?;
         let listener =
             TcpListener::bind(&settings.http.addr).with_context(|| format!("binding {}", settings.http.addr))?;
         let port = listener.local_addr()?.port();
-        let admin_token = bootstrap::first_start(&store, &settings, port).await?;
+        let admin_token = bootstrap::prepare(&store, &settings, port, migrate).await?;
         let cache = connect_cache(&settings)?;
         let registry = SnapshotRegistry::default();
         let hub = start_hub(&store, &cache, &registry).await?;
@@ -133,6 +150,15 @@ impl Application {
         let workers = if settings.http.workers == 0 { num_workers() } else { settings.http.workers };
         let ingest = start_ingest(&settings, &store).await?;
         let retention = retention::spawn(store.clone(), settings.ingest.retention_days);
+        let health = node_health(&settings);
+        let probes = Probes {
+            store: store.clone(),
+            cache: cache.clone(),
+            bus_health: bus_health.clone(),
+            ingest: ingest.clone(),
+        };
+        health::monitor(health.clone(), probes);
+        crate::telemetry::gauges::register(health.clone(), registry.clone());
         let parts = state::Parts {
             store,
             cache,
@@ -142,20 +168,20 @@ impl Application {
             bus_health,
             admin_token,
             ingest: ingest.clone(),
+            health: health.clone(),
         };
         let state = web::Data::new(AppState::new(&settings, parts));
-        let server = HttpServer::new(move || App::new().app_data(state.clone()).configure(routes::configure))
-            .workers(workers)
-            .tcp_nodelay(true)
-            .listen(listener)?
-            .run();
+        let drain = state.drain.clone();
+        let shutdown_timeout = Duration::from_secs(settings.shutdown.timeout_seconds);
+        let server = http_server(state, workers, shutdown_timeout, listener)?;
         tracing::info!(port, workers, "vane listening");
         // On stdout, for people and for scripts that start Vane on port 0.
         println!(
             "Vane {} listening on port {port} — check: curl http://127.0.0.1:{port}/health/liveness",
             env!("CARGO_PKG_VERSION")
         );
-        Ok(Self { port, server, hub, ingest, retention })
+        let drain_window = Duration::from_secs(settings.shutdown.drain_window_seconds);
+        Ok(Self { port, server, hub, ingest, retention, health, drain, drain_window, shutdown_timeout })
     }
 
     /// The port the server listens on.
@@ -168,19 +194,69 @@ impl Application {
         self.hub.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, then stops gracefully: the server stops accepting and drains requests (so no
-    /// track call is answered that will not be stored), then buffered users and insights are written.
+    /// Serves until SIGINT/SIGTERM, then runs the [`shutdown`](self::shutdown) sequence: readiness 503, no new
+    /// connections, every SDK session closed with 1001 within the drain window, in-flight requests finished (no
+    /// track call is answered that will not be stored), buffered users and insights written.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let served = self.server.await;
+        let handle = self.server.handle();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let server = self.server;
+        actix_web::rt::spawn(async move {
+            let _ = tx.send(server.await);
+        });
+        let mut rx = std::pin::pin!(rx);
+        tokio::select! {
+            served = &mut rx => return served.unwrap_or(Ok(())),
+            () = shutdown::signalled() => {}
+        }
         if let Some(retention) = &self.retention {
             retention.abort();
         }
-        tracing::info!("HTTP server stopped; flushing ingestion");
-        if tokio::time::timeout(FLUSH_GRACE, self.ingest.shutdown()).await.is_err() {
-            tracing::error!("ingestion did not flush within {FLUSH_GRACE:?}; unacknowledged data is retried by SDKs");
-        }
-        served
+        let sequence = Shutdown {
+            health: self.health,
+            drain: self.drain,
+            ingest: self.ingest,
+            server: handle,
+            drain_window: self.drain_window,
+            timeout: self.shutdown_timeout,
+        };
+        sequence.run(async move { drop(rx.await) }).await;
+        Ok(())
     }
+}
+
+/// The HTTP server: every request observed (span, duration), signals handled by [`shutdown`](self::shutdown).
+fn http_server(
+    state: web::Data<AppState>,
+    workers: usize,
+    shutdown_timeout: Duration,
+    listener: TcpListener,
+) -> std::io::Result<Server> {
+    Ok(HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(crate::telemetry::http::observe))
+            .app_data(state.clone())
+            .configure(routes::configure)
+    })
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout.as_secs())
+    .workers(workers)
+    .tcp_nodelay(true)
+    .listen(listener)?
+    .run())
+}
+
+/// The dependencies this node watches; the broker's loss only turns readiness 503 in cluster mode.
+fn node_health(settings: &Settings) -> Arc<NodeHealth> {
+    let mut deps = vec!["database", "ingest"];
+    if settings.cache.redis_url.is_some() {
+        deps.push("cache");
+    }
+    let cluster = settings.bus.amqp_url.is_some();
+    if cluster {
+        deps.push("broker");
+    }
+    NodeHealth::new(&deps, cluster.then(|| Duration::from_secs(settings.bus.stale_after_seconds)))
 }
 
 fn num_workers() -> usize {

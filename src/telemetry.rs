@@ -2,6 +2,13 @@
 //! set, an OpenTelemetry layer exporting spans over OTLP/gRPC with W3C trace-context propagation.
 //!
 //! The filters are per layer: a quiet console (`RUST_LOG=warn`) must not silence exported traces.
+//!
+//! Metrics: [`metrics`] installs the meter provider (Prometheus text at `GET /metrics`, OTLP when configured);
+//! [`http`] is the per-request middleware (server span and `http.server.request.duration`).
+
+pub mod gauges;
+pub mod http;
+pub mod metrics;
 
 use std::time::Duration;
 
@@ -24,6 +31,7 @@ pub struct Telemetry {
 
 /// Installs the global subscriber. Must run inside the Tokio runtime (the OTLP exporter binds to it).
 pub fn init(settings: &TelemetrySettings) -> anyhow::Result<Telemetry> {
+    metrics::install(settings)?;
     let console_filter = EnvFilter::try_new(&settings.filter).context("telemetry.filter")?;
     let console = match settings.format {
         LogFormat::Text => fmt::layer().with_target(true).boxed(),
@@ -58,8 +66,13 @@ impl Telemetry {
     /// Flushes and stops the exporter. Runs off the actix thread: the exporter's worker lives on that runtime and
     /// a blocking shutdown there would wait for itself.
     pub async fn shutdown(self) {
-        if let Some(provider) = self.provider {
-            let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
-        }
+        let provider = self.provider;
+        let _ = tokio::task::spawn_blocking(move || {
+            metrics::shutdown();
+            if let Some(provider) = provider {
+                let _ = provider.shutdown();
+            }
+        })
+        .await;
     }
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use vane_schema::wire::{FeatureFlag, Segment};
 
 pub use self::redis::{CacheError, RedisCache};
+use crate::metrics::{attr, label, metrics};
 use crate::store::SecretInfo;
 
 /// The cache; cheap to clone.
@@ -54,7 +55,7 @@ impl Cache {
     /// A secret from the cache; `None` when not cached or Redis is unreachable.
     pub async fn secret(&self, secret: &str) -> Option<SecretInfo> {
         let r = self.redis.as_ref()?;
-        r.secret(secret).await.inspect_err(|e| tracing::debug!(error = %e, "cache read failed")).ok().flatten()
+        r.secret(secret).await.inspect_err(|e| fell_back(e, "secret")).ok().flatten()
     }
 
     /// Remembers a secret found in the database.
@@ -74,7 +75,7 @@ impl Cache {
     /// An environment's flags and segments from the cache, when it holds them (`None`: ask the database).
     pub async fn environment(&self, env_id: Uuid) -> Option<(Vec<FeatureFlag>, Vec<Segment>)> {
         let r = self.redis.as_ref()?;
-        r.environment(env_id).await.inspect_err(|e| tracing::debug!(error = %e, "cache read failed")).ok().flatten()
+        r.environment(env_id).await.inspect_err(|e| fell_back(e, "environment")).ok().flatten()
     }
 
     /// Stores a whole environment read from the database, and marks it complete.
@@ -102,6 +103,12 @@ impl Cache {
             None => true,
         }
     }
+}
+
+/// A Redis read failed and the caller goes to the database: `vane.cache.fallbacks`.
+fn fell_back(e: &CacheError, what: &'static str) {
+    tracing::debug!(error = %e, what, "cache read failed; reading the database");
+    metrics().cache_fallbacks.add(1, &label(attr::KIND, what));
 }
 
 fn log_failure(result: Result<(), CacheError>, what: &str) {

@@ -70,6 +70,12 @@ pub struct Metrics {
     pub insights_dropped: Counter<u64>,
     /// `vane.events.purged`: `events` rows deleted by retention (`ingest.retention_days`).
     pub events_purged: Counter<u64>,
+    /// `http.server.request.duration` (semantic convention): by `http.route` (the route template, never the raw
+    /// path or query: secrets travel there), `http.request.method` and `http.response.status_code`.
+    pub http_request_duration: Histogram<f64>,
+    /// `vane.session.going_away`: sessions closed with 1001 by a drain or `streaming.max_connection_age_seconds`,
+    /// by `reason` (`drain` | `max_age`).
+    pub going_away: Counter<u64>,
 }
 
 /// Attribute keys shared by the instruments above.
@@ -90,6 +96,12 @@ pub mod attr {
     pub const OUTCOME: &str = "outcome";
     /// A rate-limit or cap policy name.
     pub const POLICY: &str = "policy";
+    /// The matched route template (`/api/v1/environments/{env}`), or `unmatched`.
+    pub const HTTP_ROUTE: &str = "http.route";
+    /// The request method.
+    pub const HTTP_METHOD: &str = "http.request.method";
+    /// The response status code, as a number.
+    pub const HTTP_STATUS: &str = "http.response.status_code";
 }
 
 /// The process-wide instruments (created on first call, from the then-installed global provider).
@@ -134,6 +146,8 @@ impl Metrics {
             access_rejected: counter(m, "vane.access.rejected", "{request}"),
             insights_dropped: counter(m, "vane.ingest.insights_dropped", "{event}"),
             events_purged: counter(m, "vane.events.purged", "{row}"),
+            http_request_duration: seconds(m, "http.server.request.duration", LATENCY_BUCKETS),
+            going_away: counter(m, "vane.session.going_away", "{session}"),
         }
     }
 }

@@ -5,6 +5,8 @@
 //! for the socket (with a timeout), so a slow socket shows up as a full mailbox, which the hub answers with
 //! [`Evict`]. `stopping` deregisters.
 
+mod lifecycle;
+mod observe;
 pub mod protocol;
 
 use std::sync::Arc;
@@ -16,11 +18,14 @@ use bytestring::ByteString;
 use uuid::Uuid;
 use vane_schema::secret::SecretType;
 use vane_schema::wire::EndUser;
-use vane_schema::wire::sdk::{DataSyncRequest, PONG_FRAME};
+use vane_schema::wire::sdk::{DataSyncRequest, EventType, PONG_FRAME};
 
+pub use self::lifecycle::{Drain, DrainSignal};
+pub use self::observe::SessionCounts;
+use self::observe::Timing;
 use self::protocol::{Inbound, close};
 use crate::hub::{Connect, Disconnect, Evict, Hub, HubError, Push, SessionId, SnapshotRegistry};
-use crate::metrics::metrics;
+
 use crate::store::SecretInfo;
 
 /// Called with every user a client SDK attaches (the end-user flow).
@@ -35,6 +40,8 @@ pub struct SessionConfig {
     pub outbound_queue: usize,
     /// Longest wait for the socket to accept one frame.
     pub write_timeout: Duration,
+    /// Close with 1001 after about this long (with jitter), so connections rebalance after a scale-out.
+    pub max_connection_age: Option<Duration>,
 }
 
 /// What a session needs besides its socket.
@@ -50,6 +57,10 @@ pub struct SessionDeps {
     pub config: SessionConfig,
     /// What an attached user may carry (`[limits]`), checked before it is evaluated or stored.
     pub limits: crate::ingest::Limits,
+    /// Fires when the node drains: the session closes with 1001.
+    pub drain: DrainSignal,
+    /// Open sessions per environment and type (`/status`).
+    pub counts: SessionCounts,
 }
 
 /// One SDK connection.
@@ -68,6 +79,8 @@ pub struct SdkSession {
     user: Option<EndUser>,
     /// Last frame from the SDK, for the idle timeout.
     last_seen: Instant,
+    /// The close code sent or received, for `vane.session.closes` (none: the socket just ended).
+    close_code: Option<u16>,
 }
 
 impl SdkSession {
@@ -78,7 +91,17 @@ impl SdkSession {
         stream: AggregatedMessageStream,
         deps: SessionDeps,
     ) -> Addr<Self> {
-        Self { id: None, access, ws, stream: Some(stream), deps, user: None, last_seen: Instant::now() }.start()
+        Self {
+            id: None,
+            access,
+            ws,
+            stream: Some(stream),
+            deps,
+            user: None,
+            last_seen: Instant::now(),
+            close_code: None,
+        }
+        .start()
     }
 
     /// Writes one frame; waits for the socket so frames stay ordered. A closed or stuck socket ends the session.
@@ -86,8 +109,8 @@ impl SdkSession {
         self.write(ctx, text, None);
     }
 
-    /// [`send`](Self::send), measuring a push: `applied_at` is when the hub applied the change it carries.
-    fn write(&self, ctx: &mut Context<Self>, text: ByteString, applied_at: Option<Instant>) {
+    /// [`send`](Self::send), then records `timing` (a push or a data-sync reply) once the socket took the frame.
+    fn write(&self, ctx: &mut Context<Self>, text: ByteString, timing: Option<Timing>) {
         let mut ws = self.ws.clone();
         let timeout = self.deps.config.write_timeout;
         ctx.wait(async move { tokio::time::timeout(timeout, ws.text(text)).await }.into_actor(self).map(
@@ -95,16 +118,16 @@ impl SdkSession {
                 if !matches!(res, Ok(Ok(()))) {
                     return ctx.stop();
                 }
-                if let Some(applied_at) = applied_at {
-                    metrics().push_duration.record(applied_at.elapsed().as_secs_f64(), &[]);
-                    metrics().push_frames.add(1, &[]);
+                if let Some(timing) = timing {
+                    timing.record();
                 }
             },
         ));
     }
 
     /// Sends a close frame, then stops.
-    fn close(&self, ctx: &mut Context<Self>, code: u16, description: &str) {
+    fn close(&mut self, ctx: &mut Context<Self>, code: u16, description: &str) {
+        self.close_code.get_or_insert(code);
         let ws = self.ws.clone();
         let reason = CloseReason { code: CloseCode::from(code), description: Some(description.to_owned()) };
         let timeout = self.deps.config.write_timeout;
@@ -148,6 +171,7 @@ impl SdkSession {
     }
 
     fn data_sync(&mut self, req: DataSyncRequest, ctx: &mut Context<Self>) {
+        let timing = Timing::Sync(Instant::now(), EventType::for_timestamp(req.timestamp));
         let Some(snapshot) = self.deps.registry.get(self.access.env_id) else {
             return self.close(ctx, close::UNAVAILABLE, "service unavailable, close by server");
         };
@@ -167,7 +191,7 @@ impl SdkSession {
                 frame
             }
         };
-        self.send(ctx, frame);
+        self.write(ctx, frame, Some(timing));
     }
 }
 
@@ -180,6 +204,8 @@ impl Actor for SdkSession {
             ctx.add_stream(stream);
         }
         self.register(ctx);
+        self.watch_lifecycle(ctx);
+        self.count(true);
         let every = (self.deps.config.client_timeout / 3).max(Duration::from_millis(100));
         ctx.run_interval(every, |act, ctx| {
             if act.last_seen.elapsed() > act.deps.config.client_timeout {
@@ -194,6 +220,10 @@ impl Actor for SdkSession {
         }
         Running::Stop
     }
+
+    fn stopped(&mut self, _: &mut Self::Context) {
+        self.count(false);
+    }
 }
 
 impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SdkSession {
@@ -207,6 +237,7 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SdkSession {
                 ctx.wait(async move { ws.pong(&bytes).await }.into_actor(self).map(|_, _, _| ()));
             }
             Ok(AggregatedMessage::Close(reason)) => {
+                self.close_code.get_or_insert(reason.as_ref().map_or(close::NO_STATUS, |r| r.code.into()));
                 // Complete the close handshake, echoing the peer's code as FeatBit does.
                 let ws = self.ws.clone();
                 ctx.wait(async move { ws.close(reason).await }.into_actor(self).map(|_, _, ctx| ctx.stop()));
@@ -229,10 +260,10 @@ impl Handler<Push> for SdkSession {
 
     fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
         match (&self.access.kind, &self.user) {
-            (SecretType::Server, _) => self.write(ctx, push.frame, Some(push.applied_at)),
+            (SecretType::Server, _) => self.write(ctx, push.frame, Some(Timing::Push(push.applied_at))),
             (SecretType::Client, Some(user)) => {
                 let frame = push.snapshot.client_patch(user, &push.flags);
-                self.write(ctx, frame, Some(push.applied_at));
+                self.write(ctx, frame, Some(Timing::Push(push.applied_at)));
             }
             // No user attached yet: its first data-sync will carry the current state.
             (SecretType::Client, None) => {}

@@ -12,10 +12,11 @@ use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
 use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
 use vane_actors::ingest::{Ingest, Limits};
-use vane_actors::session::{SessionConfig, SessionDeps};
+use vane_actors::session::{Drain, SessionConfig, SessionCounts, SessionDeps};
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
 
+use super::health::NodeHealth;
 use crate::error::ApiError;
 use crate::settings::Settings;
 
@@ -50,6 +51,12 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// `[limits]`: what one SDK request may carry.
     pub limits: Limits,
+    /// Dependency states, draining flag, uptime (readiness, `/status`).
+    pub health: Arc<NodeHealth>,
+    /// Closes every session with 1001 when the node drains.
+    pub drain: Drain,
+    /// Open sessions per environment and type (`/status`).
+    pub session_counts: SessionCounts,
 }
 
 /// What `startup` built, handed to [`AppState::new`].
@@ -62,6 +69,7 @@ pub(super) struct Parts {
     pub bus_health: Option<Arc<AtomicBool>>,
     pub admin_token: String,
     pub ingest: Ingest,
+    pub health: Arc<NodeHealth>,
 }
 
 impl AppState {
@@ -72,11 +80,21 @@ impl AppState {
             client_timeout: Duration::from_secs(streaming.client_timeout_seconds),
             outbound_queue: streaming.outbound_queue,
             write_timeout: WRITE_TIMEOUT,
+            max_connection_age: (streaming.max_connection_age_seconds > 0)
+                .then(|| Duration::from_secs(streaming.max_connection_age_seconds)),
         };
+        let (drain, session_counts) = (Drain::default(), SessionCounts::default());
         let ingest = p.ingest.clone();
         let users = Arc::new(move |env, user: &vane_schema::wire::EndUser| ingest.user_seen(env, user));
-        let limits = settings.limits.clone();
-        let session_deps = SessionDeps { hub: p.hub.clone(), registry: p.registry.clone(), users, config, limits };
+        let session_deps = SessionDeps {
+            hub: p.hub.clone(),
+            registry: p.registry.clone(),
+            users,
+            config,
+            drain: drain.signal(),
+            counts: session_counts.clone(),
+            limits: settings.limits.clone(),
+        };
         let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus);
         Self {
             store: p.store,
@@ -92,6 +110,9 @@ impl AppState {
             max_frame_bytes: streaming.max_frame_bytes,
             max_body_bytes: settings.http.max_body_bytes,
             limits: settings.limits.clone(),
+            health: p.health,
+            drain,
+            session_counts,
         }
     }
 

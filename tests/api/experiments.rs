@@ -3,21 +3,21 @@
 
 mod crud;
 mod insights;
+mod sdk;
 mod stats;
 
 use serde_json::{Value, json};
 use vane_actors::store::Store;
-use vane_schema::wire::RolloutVariation;
+use vane_schema::wire::{FeatureFlag, RolloutVariation};
 
 use crate::helpers::app::TestApp;
 use crate::helpers::database::TestDb;
 use crate::helpers::seed::{self, TestEnv};
 
-/// A node on `db` with an environment and a three-variation flag `exp-flag` (ids `A`, `B`, `C`).
-pub async fn app(db: TestDb) -> (TestApp, TestEnv, Store) {
-    let store = seed::store(&db.url).await;
-    let env = seed::env(&store).await;
-    let mut flag = seed::bool_flag(env.id, "exp-flag");
+/// The three-variation string flag `exp-flag` (ids `A`, `B`, `C`, values `a`, `b`, `c`), split a third each and
+/// every user sent to experiments.
+pub fn exp_flag(env_id: uuid::Uuid) -> FeatureFlag {
+    let mut flag = seed::bool_flag(env_id, "exp-flag");
     flag.variation_type = "string".into();
     flag.variations = ["A", "B", "C"]
         .iter()
@@ -30,7 +30,14 @@ pub async fn app(db: TestDb) -> (TestApp, TestEnv, Store) {
         .iter()
         .map(|(id, lo, hi)| RolloutVariation { id: (*id).into(), rollout: vec![*lo, *hi], expt_rollout: Some(1.0) })
         .collect();
-    store.upsert_flag(&flag).await.expect("flag");
+    flag
+}
+
+/// A node on `db` with an environment and [`exp_flag`].
+pub async fn app(db: TestDb) -> (TestApp, TestEnv, Store) {
+    let store = seed::store(&db.url).await;
+    let env = seed::env(&store).await;
+    store.upsert_flag(&exp_flag(env.id)).await.expect("flag");
     (TestApp::spawn(db, &[]).await, env, store)
 }
 

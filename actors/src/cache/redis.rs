@@ -231,18 +231,16 @@ impl RedisCache {
         if repaired == 0 {
             return Ok(0);
         }
-        timed(async {
-            let mut c = self.pool.get().await?;
-            let mut p = pipe();
-            for (index, extra) in [(&flag_index, &extra_flags), (&segment_index, &extra_segments)] {
-                if !extra.is_empty() {
-                    p.zrem(self.key(index), extra).ignore();
-                }
+        for (index, extra) in [(&flag_index, &extra_flags), (&segment_index, &extra_segments)] {
+            if !extra.is_empty() {
+                timed(async {
+                    let mut c = self.pool.get().await?;
+                    let _: u64 = c.zrem(self.key(index), extra).await?;
+                    Ok(())
+                })
+                .await?;
             }
-            let () = p.query_async(&mut c).await?;
-            Ok(())
-        })
-        .await?;
+        }
         self.put_environment(env_id, &flags, &segments).await?;
         Ok(repaired)
     }

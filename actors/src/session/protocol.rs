@@ -9,6 +9,12 @@ use vane_schema::wire::sdk::DataSyncRequest;
 pub mod close {
     /// Normal closure (peer asked, or idle).
     pub const NORMAL: u16 = 1000;
+    /// The node is draining, or the connection reached its maximum age; SDKs reconnect (to another node).
+    pub const GOING_AWAY: u16 = 1001;
+    /// The peer closed without a code (not sent; counted in `vane.session.closes`).
+    pub const NO_STATUS: u16 = 1005;
+    /// The socket ended without a close frame (not sent; counted in `vane.session.closes`).
+    pub const ABNORMAL: u16 = 1006;
     /// A frame larger than `streaming.max_frame_bytes`.
     pub const TOO_BIG: u16 = 1009;
     /// Transient server failure; SDKs reconnect.

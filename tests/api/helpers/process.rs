@@ -63,7 +63,14 @@ impl VaneProcess {
         after.split('/').next().and_then(|p| p.parse().ok()).expect("port in banner")
     }
 
+    /// SIGKILLs the process (no shutdown of any kind) and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The process id (to read its memory and CPU from /proc).
+    #[cfg_attr(not(feature = "load-tool"), allow(dead_code))] // only the load-tool tests read it
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

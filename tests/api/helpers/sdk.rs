@@ -87,11 +87,28 @@ impl WsClient {
         }
     }
 
+    /// Waits until the server side is gone: a close frame, a socket error or the end of the stream.
+    pub async fn expect_gone(&mut self) {
+        loop {
+            match tokio::time::timeout(FRAME_TIMEOUT, self.ws.next()).await.expect("the socket ends in time") {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// Proves the socket is open and every earlier frame was answered (or ignored): a ping must be answered with
     /// the exact pong frame, and it must be the next frame.
     pub async fn expect_alive(&mut self) {
         self.send_text(r#"{"messageType":"ping","data":null}"#).await;
         assert_eq!(self.next_text().await, r#"{"messageType":"pong","data":{}}"#);
+    }
+
+    /// Closes the socket with 1000 (normal closure) and waits for the server's answer.
+    pub async fn close(&mut self) {
+        let normal = CloseFrame { code: 1000.into(), reason: "".into() };
+        self.ws.close(Some(normal)).await.expect("close sent");
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(FRAME_TIMEOUT, self.ws.next()).await {}
     }
 
     /// Sends a raw message (binary, oversized…).

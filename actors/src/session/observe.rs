@@ -1,0 +1,81 @@
+//! What sessions report about themselves: `vane.push.duration` / `vane.push.frames` once a push was written,
+//! `vane.data_sync.duration` once a data-sync reply was written, and the open sessions per environment and SDK
+//! type ([`SessionCounts`], read by `/status`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use uuid::Uuid;
+use vane_schema::secret::SecretType;
+
+use vane_schema::wire::sdk::EventType;
+
+use crate::metrics::{attr, label, metrics};
+
+/// A write to measure, with when its clock started.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Timing {
+    /// A push of a change the hub applied at this instant.
+    Push(Instant),
+    /// A data-sync reply to a frame received at this instant.
+    Sync(Instant, EventType),
+}
+
+impl Timing {
+    /// Records the measurement; called after the frame was written.
+    pub(super) fn record(self) {
+        match self {
+            Self::Push(applied_at) => {
+                metrics().push_duration.record(applied_at.elapsed().as_secs_f64(), &[]);
+                metrics().push_frames.add(1, &[]);
+            }
+            Self::Sync(received, kind) => {
+                let kind = match kind {
+                    EventType::Full => "full",
+                    EventType::Patch => "patch",
+                };
+                metrics().data_sync_duration.record(received.elapsed().as_secs_f64(), &label(attr::EVENT_TYPE, kind));
+            }
+        }
+    }
+}
+
+/// Open sessions per environment and SDK type on this node; cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct SessionCounts(Arc<Mutex<HashMap<(Uuid, SecretType), usize>>>);
+
+impl SessionCounts {
+    /// Every (environment, SDK type) with at least one open session.
+    pub fn snapshot(&self) -> Vec<(Uuid, SecretType, usize)> {
+        let counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.iter().map(|((env, kind), n)| (*env, *kind, *n)).collect()
+    }
+
+    fn add(&self, env: Uuid, kind: SecretType, up: bool) {
+        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = counts.entry((env, kind)).or_default();
+        *n = if up { *n + 1 } else { n.saturating_sub(1) };
+        if *n == 0 {
+            counts.remove(&(env, kind));
+        }
+    }
+}
+
+// === impl SdkSession ===
+
+impl super::SdkSession {
+    /// Counts a session opening (`up`) or ending.
+    pub(super) fn count(&self, up: bool) {
+        let sdk = label(attr::SDK_TYPE, self.access.kind.as_str());
+        self.deps.counts.add(self.access.env_id, self.access.kind, up);
+        if up {
+            metrics().sessions.add(1, &sdk);
+            metrics().session_connects.add(1, &sdk);
+        } else {
+            metrics().sessions.add(-1, &sdk);
+            let code = i64::from(self.close_code.unwrap_or(super::protocol::close::ABNORMAL));
+            metrics().session_closes.add(1, &label(attr::CLOSE_CODE, code));
+        }
+    }
+}
