@@ -32,8 +32,10 @@ pub use self::config::IngestConfig;
 use self::dedupe::UserDedupe;
 use self::transport::Transport;
 use self::writers::Writers;
+use crate::metrics::{attr, label, metrics};
 use crate::store::Store;
 use crate::writer::WriterError;
+use opentelemetry::KeyValue;
 
 /// Why reported data could not be accepted; every variant means "not stored, ask the SDK to retry" (503).
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +135,10 @@ impl Ingest {
     /// the users it would have published count as unseen again, so the SDK's retry republishes them.
     pub async fn track(&self, env_id: Uuid, items: Vec<Insight>) -> Result<TrackOutcome, IngestError> {
         let (messages, outcome) = self.prepare(env_id, &items);
+        let rejected = items.len().saturating_sub(outcome.items) as u64;
+        metrics()
+            .ingest_rejected
+            .add(rejected, &[KeyValue::new(attr::KIND, "event"), KeyValue::new(attr::REASON, "no_user")]);
         if messages.end_users.is_empty() && messages.insights.is_empty() {
             return Ok(outcome);
         }
@@ -144,6 +150,10 @@ impl Ingest {
         };
         if result.is_err() {
             self.forget(env_id, &users);
+            metrics().ingest_unavailable.add(1, &[]);
+        } else {
+            metrics().ingest_accepted.add(outcome.insights as u64, &label(attr::KIND, "event"));
+            metrics().ingest_accepted.add(outcome.end_users as u64, &label(attr::KIND, "user"));
         }
         result.map(|()| outcome)
     }

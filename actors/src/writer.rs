@@ -12,6 +12,7 @@
 
 mod buffer;
 mod commit;
+mod observe;
 pub mod sink;
 
 use std::sync::Arc;
@@ -159,6 +160,8 @@ impl<S: Sink> BatchWriter<S> {
     fn flushed(&mut self, batch: Pending<S::Row>, outcome: Outcome, started: Instant, ctx: &mut Context<Self>) {
         match outcome {
             Outcome::Stored { dropped } => {
+                observe::flushed(S::TABLE, batch.rows.len(), started, true);
+                observe::buffered(S::TABLE, -(batch.rows.len() as i64));
                 let ms = started.elapsed().as_secs_f64() * 1e3;
                 tracing::debug!(table = S::TABLE, rows = batch.rows.len(), dropped, ms, "batch stored");
                 self.failures = 0;
@@ -168,6 +171,7 @@ impl<S: Sink> BatchWriter<S> {
                 self.maybe_flush(false, ctx);
             }
             Outcome::Unavailable(error) => {
+                observe::flushed(S::TABLE, batch.rows.len(), started, false);
                 let delay = self.backoff();
                 self.database_ok.store(false, Ordering::Relaxed);
                 tracing::warn!(table = S::TABLE, rows = batch.rows.len(), error = %error, retry_in = ?delay,
@@ -220,6 +224,7 @@ impl<S: Sink> Actor for BatchWriter<S> {
     fn stopped(&mut self, _: &mut Self::Context) {
         if !self.buffer.is_empty() {
             tracing::error!(table = S::TABLE, rows = self.buffer.rows(), "writer stopped with rows not stored");
+            observe::buffered(S::TABLE, -(self.buffer.rows() as i64));
         }
         self.buffer.fail_all(&Err(WriterError::Stopped));
     }
@@ -242,6 +247,7 @@ impl<S: Sink> Handler<Append<S::Row>> for BatchWriter<S> {
             }
             return;
         }
+        observe::buffered(S::TABLE, msg.rows.len() as i64);
         self.buffer.push(msg.rows, msg.done);
         self.maybe_flush(false, ctx);
     }

@@ -1,5 +1,6 @@
 //! Operating a real `vane` process: `/metrics` after real SDK traffic, readiness and `/status`, the SIGTERM drain.
 
+mod balancer;
 mod drain;
 mod metrics;
 mod startup;
