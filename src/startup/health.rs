@@ -135,10 +135,13 @@ pub(super) fn monitor(health: Arc<NodeHealth>, probes: Probes) {
             if probes.cache.as_redis().is_some() {
                 health.set("cache", probes.cache.is_healthy().await);
             }
-            if let Some(bus) = &probes.bus_health {
-                health.set("broker", bus.load(Ordering::Relaxed));
-            }
             let ingest = probes.ingest.status();
+            if let Some(bus) = &probes.bus_health {
+                // The change listener's flag, and the ingestion connections to the same broker: either losing it
+                // means this node is cut off from the change feed (the listener's flag alone was seen to stay up
+                // while lapin retried a refused reconnect).
+                health.set("broker", bus.load(Ordering::Relaxed) && ingest.broker_connected != Some(false));
+            }
             health.set("ingest", ingest.database_ok && ingest.broker_connected != Some(false));
         }
     });

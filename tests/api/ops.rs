@@ -3,6 +3,7 @@
 mod balancer;
 mod drain;
 mod metrics;
+mod readiness;
 mod startup;
 
 use std::path::Path;
