@@ -7,16 +7,16 @@ run:
 # Needs Postgres, RabbitMQ and Redis on localhost (`make services-up` with Docker, or your own) and the
 # pinned SDKs (`make sdk-deps`, done by `make test` itself).
 test: sdk-deps
-	cargo nextest run --workspace --no-fail-fast
+	cargo nextest run --workspace --features load-tool --no-fail-fast
 
 sdk-deps:
 	cd tests/sdk && { [ -d node_modules/@featbit/node-server-sdk ] || npm ci --no-audit --no-fund; }
 	[ -x tests/sdk/.venv/bin/python ] || python3 -m venv tests/sdk/.venv
-	tests/sdk/.venv/bin/python -c "import fbclient" 2>/dev/null || tests/sdk/.venv/bin/pip install -q -r tests/sdk/requirements.txt
+	tests/sdk/.venv/bin/python -c "import fbclient, scipy" 2>/dev/null || tests/sdk/.venv/bin/python -m pip install -q -r tests/sdk/requirements.txt
 
 lint:
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --features load-tool -- -D warnings
 
 bench:
 	cargo bench -p vane-actors

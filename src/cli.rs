@@ -38,6 +38,9 @@ pub enum Command {
     Migrate,
     /// Print every environment's SDK secrets and the admin token, then exit.
     Secrets,
+    /// Move every dead-lettered ingestion message (RabbitMQ `featbit-*.dead-letter` queues) back into its queue,
+    /// e.g. once every node runs a version that reads them; prints how many moved.
+    ReplayDeadLetters,
     /// Print a node's readiness (JSON, with every dependency's state); exit 0 when ready, 1 otherwise.
     Health,
     /// Exit 0 when the node is ready, 1 otherwise, printing nothing (container health checks).

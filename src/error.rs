@@ -7,6 +7,8 @@ use vane_actors::access::AccessError;
 use vane_actors::admin::AdminError;
 use vane_actors::experiment::ExperimentError;
 use vane_actors::hub::HubError;
+use vane_actors::ingest::LimitError;
+use vane_actors::ingest::track_body::TrackBodyError;
 use vane_actors::store::StoreError;
 
 /// The JSON body of every error response.
@@ -136,6 +138,26 @@ impl From<HubError> for ApiError {
             HubError::UnknownEnvironment(_) => Self::Unauthorized("unknown environment"),
             HubError::Store(e) => Self::Unavailable(e.into()),
             HubError::Interrupted => Self::Unavailable(anyhow::anyhow!("the hub restarted")),
+        }
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::MissingKey => Self::bad_request("invalid_end_user", e.to_string()),
+            _ => Self::bad_request("limit_exceeded", e.to_string()),
+        }
+    }
+}
+
+/// Track bodies over a limit are 400, not 413: node and browser SDKs stop sending events for good after any other
+/// 4xx than 400, 408 and 429 (sdk-behaviour.md §7).
+impl From<TrackBodyError> for ApiError {
+    fn from(e: TrackBodyError) -> Self {
+        match e {
+            TrackBodyError::Json(_) => Self::bad_request("invalid_body", e.to_string()),
+            _ => Self::bad_request("limit_exceeded", e.to_string()),
         }
     }
 }

@@ -11,6 +11,9 @@ pub mod telemetry;
 
 use anyhow::Context as _;
 
+use vane_actors::ingest::amqp::dead_letter;
+use vane_schema::wire::message::{END_USERS_QUEUE, INSIGHTS_QUEUE};
+
 use crate::cli::{Cli, Command};
 use crate::settings::Settings;
 use crate::startup::Application;
@@ -35,7 +38,7 @@ pub fn run_tool(cli: &Cli, settings: &Settings) -> Option<std::process::ExitCode
             println!("{settings:#?}");
             true
         }
-        Command::Serve | Command::Migrate | Command::Secrets => return None,
+        Command::Serve | Command::Migrate | Command::Secrets | Command::ReplayDeadLetters => return None,
     };
     Some(if code { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE })
 }
@@ -59,6 +62,14 @@ pub async fn run(cli: &Cli, settings: Settings) -> anyhow::Result<()> {
             let store = startup::connect_store(&settings).await?;
             store.migrate().await.context("applying migrations")?;
             bootstrap::print_secrets(&store, &settings).await
+        }
+        Command::ReplayDeadLetters => {
+            let amqp = startup::amqp_ingest_config(&settings).context("replay needs bus.amqp_url (cluster mode)")?;
+            for queue in [END_USERS_QUEUE, INSIGHTS_QUEUE] {
+                let moved = dead_letter::replay(&amqp, queue).await.with_context(|| format!("replaying {queue}"))?;
+                println!("{queue}: {moved} dead-lettered message(s) moved back");
+            }
+            Ok(())
         }
     }
 }

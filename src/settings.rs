@@ -48,6 +48,9 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// Batching of reported users and insights.
     pub ingest: vane_actors::ingest::IngestConfig,
+    /// Bounded cost per request: sizes of users, track bodies and their expansion.
+    #[serde(default)]
+    pub limits: vane_actors::ingest::Limits,
     /// First-start demo environment.
     pub demo: DemoSettings,
     /// Draining on SIGTERM/SIGINT.

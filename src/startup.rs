@@ -108,16 +108,21 @@ async fn start_bus(settings: &Settings, hub: &Addr<Hub>) -> anyhow::Result<(Chan
 
 /// Ingestion of users and insights: through RabbitMQ's durable queues in cluster mode, in process otherwise.
 async fn start_ingest(settings: &Settings, store: &Store) -> anyhow::Result<Ingest> {
-    let Some(url) = &settings.bus.amqp_url else {
+    let Some(amqp) = amqp_ingest_config(settings) else {
         return Ok(Ingest::in_process(store.clone(), settings.ingest.clone()));
-    };
-    let amqp = AmqpIngestConfig {
-        url: url.expose_secret().to_owned(),
-        connect_timeout: Duration::from_secs(settings.bus.connect_timeout_seconds),
     };
     Ingest::amqp(store.clone(), settings.ingest.clone(), amqp)
         .await
         .context("connecting the ingestion queues to RabbitMQ")
+}
+
+/// Where the ingestion queues are, in cluster mode (`None` without `bus.amqp_url`).
+pub fn amqp_ingest_config(settings: &Settings) -> Option<AmqpIngestConfig> {
+    let url = settings.bus.amqp_url.as_ref()?;
+    Some(AmqpIngestConfig {
+        url: url.expose_secret().to_owned(),
+        connect_timeout: Duration::from_secs(settings.bus.connect_timeout_seconds),
+    })
 }
 
 impl Application {

@@ -1,7 +1,8 @@
 //! Criterion benchmarks of the evaluator (`cargo bench -p vane-actors --bench eval`); results in BENCHMARKS.md.
 //!
-//! Cases: a plain boolean flag, a rule with a segment and a regex, a percentage rollout (one MD5), and every flag
-//! of a 3,000-flag environment for one user (one client full sync).
+//! Cases: a plain boolean flag, a rule with a segment and a regex, a percentage rollout (one MD5), every flag of a
+//! 3,000-flag environment for one user (one client full sync), and the same for a user with 100 custom properties
+//! (the most `[limits]` accept) whose looked-up properties come last.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -9,7 +10,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use vane_actors::eval::{CompiledFlag, Segments, compile_segments, evaluate};
+use vane_actors::eval::{CompiledFlag, EvalUser, Segments, compile_segments, evaluate};
 use vane_schema::wire::{EndUser, FeatureFlag, Segment};
 
 const SEGMENT_ID: &str = "0779d76b-afc6-4886-ab65-af8c004273ad";
@@ -113,6 +114,19 @@ fn bench(c: &mut Criterion) {
             b.iter(|| env.iter().filter(|f| evaluate(f, &segments, black_box(&user)).value() == Some("true")).count())
         });
     }
+    // The user's properties are indexed once for the whole pass (as a sync does), not scanned per condition.
+    let env = environment(rule_with_segment_and_regex);
+    let mut wide = EndUser::with_key(user.key_id.clone());
+    for i in 0..97 {
+        wide = wide.with_property(format!("p{i}"), "x");
+    }
+    wide.customized_properties.extend(user.customized_properties.iter().cloned());
+    c.bench_function("3,000 flags, user with 100 properties", |b| {
+        b.iter(|| {
+            let eval_user = EvalUser::new(black_box(&wide));
+            env.iter().filter(|f| f.evaluate(&segments, &eval_user).value() == Some("true")).count()
+        })
+    });
     let wire = rule_with_segment_and_regex();
     c.bench_function("compile rule with segment + regex", |b| b.iter(|| CompiledFlag::compile(black_box(&wire))));
 }

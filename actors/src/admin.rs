@@ -7,17 +7,17 @@ mod flags;
 mod segments;
 pub mod validate;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 use vane_schema::entity::environment;
 use vane_schema::secret::EnvSecret;
 use vane_schema::wire::change::{Change, EnvironmentDeleted};
-use vane_schema::wire::time::{millis, now_ms};
+use vane_schema::wire::time::millis;
 
 use crate::cache::Cache;
 use crate::changes::ChangeBus;
-use crate::store::{NewEnvironment, Store, StoreError};
+use crate::store::{NewEnvironment, Store, StoreError, next_version};
 
 /// Why a management request failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +51,8 @@ impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
+            e @ StoreError::InOtherEnvironment(_) => Self::Conflict(e.to_string()),
+            StoreError::NoEnvironment => Self::NotFound("environment".into()),
             other => Self::Store(other),
         }
     }
@@ -108,16 +110,6 @@ pub struct Admin {
     cache: Cache,
     /// Reaches every node's hub.
     bus: ChangeBus,
-}
-
-/// The next `updatedAt` of something last changed at `previous`: now, but always strictly later, so SDKs (which
-/// apply only newer versions) never miss a change made within the same millisecond.
-fn next_version(previous: Option<DateTime<Utc>>) -> DateTime<Utc> {
-    let now = now_ms();
-    match previous {
-        Some(p) if p >= now => p + Duration::milliseconds(1),
-        _ => now,
-    }
 }
 
 impl Admin {

@@ -9,7 +9,8 @@
 //! simply false (§5.7): evaluation never fails and never panics.
 //!
 //! Layout: `flag` (order of evaluation), `condition` (operators), `number` (.NET number parsing), `pattern`
-//! (.NET regex semantics), `dispatch` (percentage rollout, experiments), `segment` (membership).
+//! (.NET regex semantics), `dispatch` (percentage rollout, experiments), `segment` (membership), `user` (the
+//! user's properties indexed once per evaluation pass).
 
 mod condition;
 mod dispatch;
@@ -19,6 +20,7 @@ mod pattern;
 mod segment;
 #[cfg(test)]
 mod tests;
+mod user;
 
 #[cfg(test)]
 use dispatch::in_rollout;
@@ -26,6 +28,7 @@ pub use dispatch::rollout_of_key;
 pub use flag::CompiledFlag;
 pub(crate) use number::parse_number;
 pub use segment::{CompiledSegment, Segments, compile_segments};
+pub use user::EvalUser;
 use vane_schema::wire::{EndUser, Variation};
 
 /// The 16 operators FeatBit defines (§5.3); any other `op` never matches, and the management API rejects it.
@@ -53,9 +56,10 @@ pub fn is_valid_regex(pattern: &str) -> bool {
     pattern::Pattern::compile(pattern).is_some()
 }
 
-/// Evaluates `flag` for `user` against the environment's `segments`.
+/// Evaluates `flag` for `user` against the environment's `segments`. To evaluate many flags for one user, build
+/// one [`EvalUser`] and call [`CompiledFlag::evaluate`], so its properties are indexed once.
 pub fn evaluate<'a>(flag: &'a CompiledFlag, segments: &Segments, user: &EndUser) -> Evaluation<'a> {
-    flag.evaluate(segments, user)
+    flag.evaluate(segments, &EvalUser::new(user))
 }
 
 /// The result of evaluating one flag for one user (what ELS sends as `variation`, `variationId`, `matchReason`

@@ -14,8 +14,10 @@ pub mod amqp;
 pub mod build;
 mod config;
 pub mod dedupe;
+mod limits;
 pub mod report;
 pub mod rows;
+pub mod track_body;
 mod transport;
 pub mod writers;
 
@@ -30,12 +32,12 @@ use vane_schema::wire::{EndUser, Insight};
 pub use self::amqp::AmqpIngestConfig;
 pub use self::config::IngestConfig;
 use self::dedupe::UserDedupe;
+pub use self::limits::{LimitError, Limits};
 use self::transport::Transport;
 use self::writers::Writers;
 use crate::metrics::{attr, label, metrics};
 use crate::store::Store;
 use crate::writer::WriterError;
-use opentelemetry::KeyValue;
 
 /// Why reported data could not be accepted; every variant means "not stored, ask the SDK to retry" (503).
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,13 @@ impl From<WriterError> for IngestError {
             WriterError::Closing(_) | WriterError::Stopped => Self::Unavailable(e),
         }
     }
+}
+
+/// Counts what a track call stored.
+fn record_accepted(outcome: &TrackOutcome) {
+    let accepted = &metrics().ingest_accepted;
+    accepted.add(outcome.insights as u64, &label(attr::KIND, "event"));
+    accepted.add(outcome.end_users as u64, &label(attr::KIND, "user"));
 }
 
 /// What a track call published.
@@ -135,10 +144,6 @@ impl Ingest {
     /// the users it would have published count as unseen again, so the SDK's retry republishes them.
     pub async fn track(&self, env_id: Uuid, items: Vec<Insight>) -> Result<TrackOutcome, IngestError> {
         let (messages, outcome) = self.prepare(env_id, &items);
-        let rejected = items.len().saturating_sub(outcome.items) as u64;
-        metrics()
-            .ingest_rejected
-            .add(rejected, &[KeyValue::new(attr::KIND, "event"), KeyValue::new(attr::REASON, "no_user")]);
         if messages.end_users.is_empty() && messages.insights.is_empty() {
             return Ok(outcome);
         }
@@ -150,10 +155,8 @@ impl Ingest {
         };
         if result.is_err() {
             self.forget(env_id, &users);
-            metrics().ingest_unavailable.add(1, &[]);
         } else {
-            metrics().ingest_accepted.add(outcome.insights as u64, &label(attr::KIND, "event"));
-            metrics().ingest_accepted.add(outcome.end_users as u64, &label(attr::KIND, "user"));
+            record_accepted(&outcome);
         }
         result.map(|()| outcome)
     }
@@ -182,23 +185,27 @@ impl Ingest {
         }
     }
 
-    /// Builds the messages of a track body, marking its new users as seen.
+    /// Builds the messages of a track body, then marks its new users as seen. The dedupe lock is taken only for the
+    /// lookups, never while messages are built (other track calls and client syncs wait on it).
     fn prepare(&self, env_id: Uuid, items: &[Insight]) -> (Messages, TrackOutcome) {
-        let (now, seen_ms) = (Instant::now(), unix_ms(&now_ms()));
         let mut messages = Messages::default();
-        let mut items_used = 0;
-        let mut dedupe = self.inner.dedupe.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut users = Vec::with_capacity(items.len());
         for (index, item) in items.iter().enumerate() {
             let Some(user) = item.user.as_ref().filter(|u| u.is_valid()) else { continue };
-            items_used += 1;
-            if dedupe.first_seen(env_id, &user.key_id, now) {
-                messages.end_users.push(build::end_user_message(env_id, user, seen_ms));
-            }
+            users.push(user);
+            // The one place where track items become insight messages.
             messages.insights.extend(build::insight_messages(env_id, user, item, index));
         }
+        let (now, seen_ms) = (Instant::now(), unix_ms(&now_ms()));
+        let mut dedupe = self.inner.dedupe.lock().unwrap_or_else(PoisonError::into_inner);
+        users.retain(|user| dedupe.first_seen(env_id, &user.key_id, now));
         drop(dedupe);
-        let outcome =
-            TrackOutcome { items: items_used, end_users: messages.end_users.len(), insights: messages.insights.len() };
+        messages.end_users = users.into_iter().map(|user| build::end_user_message(env_id, user, seen_ms)).collect();
+        let outcome = TrackOutcome {
+            items: items.iter().filter(|i| i.user.as_ref().is_some_and(EndUser::is_valid)).count(),
+            end_users: messages.end_users.len(),
+            insights: messages.insights.len(),
+        };
         (messages, outcome)
     }
 

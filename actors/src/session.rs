@@ -55,6 +55,8 @@ pub struct SessionDeps {
     pub users: UserSink,
     /// Behaviour.
     pub config: SessionConfig,
+    /// What an attached user may carry (`[limits]`), checked before it is evaluated or stored.
+    pub limits: crate::ingest::Limits,
     /// Fires when the node drains: the session closes with 1001.
     pub drain: DrainSignal,
     /// Open sessions per environment and type (`/status`).
@@ -179,6 +181,10 @@ impl SdkSession {
                 let Some(user) = req.user.filter(EndUser::is_valid) else {
                     return tracing::debug!("client data-sync without a valid user ignored");
                 };
+                if let Err(e) = self.deps.limits.check_user(&user) {
+                    tracing::debug!(error = %e, "client data-sync user refused");
+                    return self.close(ctx, close::INVALID_REQUEST, "invalid request, close by server");
+                }
                 (self.deps.users)(self.access.env_id, &user);
                 let frame = snapshot.client_sync(&user, req.timestamp);
                 self.user = Some(user);

@@ -8,13 +8,19 @@ mod flags;
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 use vane_schema::entity::server_setting;
 use vane_schema::migration::Migrator;
 
-pub use environments::{NewEnvironment, SecretInfo};
-pub use flags::{flag_by_key_in, segment_in, upsert_flag_in, upsert_segment_in};
+pub use environments::{NewEnvironment, SecretInfo, lock_environment_in};
+pub use flags::{
+    bump_flags_in, flag_by_key_in, flag_env_in, next_version, segment_env_in, segment_in, upsert_flag_in,
+    upsert_segment_in,
+};
 
 /// Database failures, with the cause kept for logs.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +40,12 @@ pub enum StoreError {
     /// A uniqueness rule was violated (e.g. an environment key already in use).
     #[error("{0} already exists")]
     Conflict(String),
+    /// A write addressed a row by an id that belongs to another environment; nothing was written.
+    #[error("{0} belongs to another environment")]
+    InOtherEnvironment(String),
+    /// The environment of a flag or segment write no longer exists (deleted concurrently).
+    #[error("the environment does not exist")]
+    NoEnvironment,
 }
 
 /// Pool settings for [`Store::connect`].
@@ -81,6 +93,17 @@ impl Store {
     /// The names of the migrations not yet applied.
     pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
         Ok(Migrator::get_pending_migrations(&self.db).await?.iter().map(|m| m.name().to_owned()).collect())
+    }
+
+    /// Starts a write transaction: on SQLite `BEGIN IMMEDIATE`, so concurrent writers queue for the write lock
+    /// up front instead of failing when a read-then-write transaction tries to upgrade; on Postgres the usual
+    /// `READ COMMITTED` with row locks taken by the reads that need them.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        Ok(self.db.begin_with_options(options).await?)
     }
 
     /// The pool, for SeaORM queries elsewhere in the crate.

@@ -12,7 +12,6 @@
 
 mod buffer;
 mod commit;
-mod observe;
 pub mod sink;
 
 use std::sync::Arc;
@@ -24,6 +23,7 @@ use actix::prelude::*;
 use self::buffer::{Buffer, Pending};
 use self::commit::Outcome;
 use self::sink::Sink;
+use crate::metrics::{attr, label, metrics};
 use crate::store::Store;
 
 pub use self::buffer::Done;
@@ -160,8 +160,7 @@ impl<S: Sink> BatchWriter<S> {
     fn flushed(&mut self, batch: Pending<S::Row>, outcome: Outcome, started: Instant, ctx: &mut Context<Self>) {
         match outcome {
             Outcome::Stored { dropped } => {
-                observe::flushed(S::TABLE, batch.rows.len(), started, true);
-                observe::buffered(S::TABLE, -(batch.rows.len() as i64));
+                record_flush::<S>(&batch, started, "ok");
                 let ms = started.elapsed().as_secs_f64() * 1e3;
                 tracing::debug!(table = S::TABLE, rows = batch.rows.len(), dropped, ms, "batch stored");
                 self.failures = 0;
@@ -171,7 +170,8 @@ impl<S: Sink> BatchWriter<S> {
                 self.maybe_flush(false, ctx);
             }
             Outcome::Unavailable(error) => {
-                observe::flushed(S::TABLE, batch.rows.len(), started, false);
+                record_flush::<S>(&batch, started, "error");
+                metrics().writer_retries.add(1, &label(attr::KIND, S::TABLE));
                 let delay = self.backoff();
                 self.database_ok.store(false, Ordering::Relaxed);
                 tracing::warn!(table = S::TABLE, rows = batch.rows.len(), error = %error, retry_in = ?delay,
@@ -212,6 +212,19 @@ impl<S: Sink> BatchWriter<S> {
     }
 }
 
+/// Records one flush attempt; a stored batch also leaves the buffered gauge and counts as a batch size.
+fn record_flush<S: Sink>(batch: &Pending<S::Row>, started: Instant, outcome: &'static str) {
+    let m = metrics();
+    let kind = opentelemetry::KeyValue::new(attr::KIND, S::TABLE);
+    let attrs = [kind.clone(), opentelemetry::KeyValue::new(attr::OUTCOME, outcome)];
+    m.writer_flush_duration.record(started.elapsed().as_secs_f64(), &attrs);
+    if outcome == "ok" {
+        let rows = batch.rows.len();
+        m.writer_batch_size.record(rows as f64, std::slice::from_ref(&kind));
+        m.writer_buffered.add(-(rows as i64), &[kind]);
+    }
+}
+
 // === impl Actor ===
 
 impl<S: Sink> Actor for BatchWriter<S> {
@@ -224,7 +237,7 @@ impl<S: Sink> Actor for BatchWriter<S> {
     fn stopped(&mut self, _: &mut Self::Context) {
         if !self.buffer.is_empty() {
             tracing::error!(table = S::TABLE, rows = self.buffer.rows(), "writer stopped with rows not stored");
-            observe::buffered(S::TABLE, -(self.buffer.rows() as i64));
+            metrics().writer_buffered.add(-(self.buffer.rows() as i64), &label(attr::KIND, S::TABLE));
         }
         self.buffer.fail_all(&Err(WriterError::Stopped));
     }
@@ -247,7 +260,7 @@ impl<S: Sink> Handler<Append<S::Row>> for BatchWriter<S> {
             }
             return;
         }
-        observe::buffered(S::TABLE, msg.rows.len() as i64);
+        metrics().writer_buffered.add(msg.rows.len() as i64, &label(attr::KIND, S::TABLE));
         self.buffer.push(msg.rows, msg.done);
         self.maybe_flush(false, ctx);
     }

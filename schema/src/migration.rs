@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_initial;
+mod m20261201_000001_integrity;
 mod m20261201_000005_experiments;
 
 /// Applies Vane's migrations in order; the history lives in `seaql_migrations`.
@@ -11,6 +12,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_initial::Migration), Box::new(m20261201_000005_experiments::Migration)]
+        vec![
+            Box::new(m20261125_000001_initial::Migration),
+            Box::new(m20261201_000001_integrity::Migration),
+            Box::new(m20261201_000005_experiments::Migration),
+        ]
     }
 }

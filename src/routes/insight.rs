@@ -1,17 +1,21 @@
 //! `POST /api/public/insight/track`: flag evaluations, custom metrics and users reported by SDKs (§3.3). The
 //! answer is 200 only once the data is durable; 503 (retry) when it cannot be stored now.
 //!
-//! A batch is checked item by item: items that do not parse, or whose user has no `keyId`, are rejected and named
-//! in the response, and the valid ones are kept (as FeatBit keeps them). Only a batch with no valid item is a 400:
-//! answering 400 to a mixed batch would make SDKs resend, and so duplicate, the valid part.
+//! The body is parsed and checked against `[limits]` before any work ([`track_body::parse`]): items that do not
+//! parse, have no `keyId`, exceed a limit or hold text the database cannot store are rejected and named in the
+//! response, and the valid ones are kept (as FeatBit keeps them). A batch with no valid item, or over a body-wide
+//! budget, is a 400: answering 400 to a mixed batch would make SDKs resend, and so duplicate, the valid part.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use opentelemetry::KeyValue;
+use serde_json::json;
 use vane_actors::experiment::insight_control::drop_muted_evaluations;
-use vane_schema::wire::Insight;
+use vane_actors::ingest::IngestError;
+use vane_actors::ingest::track_body::{self, Rejected};
+use vane_actors::metrics::{attr, metrics};
 
 use crate::error::ApiError;
-use crate::routes::body::{json_body, read_limited};
+use crate::routes::body::read_limited;
 use crate::routes::sdk::sdk_access;
 use crate::startup::AppState;
 
@@ -23,54 +27,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 async fn track(req: HttpRequest, body: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let access = sdk_access(&req, &state).await?;
     let body = read_limited(body, state.max_body_bytes).await?;
-    let Value::Array(raw) = json_body::<Value>(&body)? else {
-        return Err(ApiError::bad_request("invalid_body", "the body must be a JSON array of insights"));
-    };
-    let total = raw.len();
-    let (mut items, rejected) = split(raw);
-    if items.is_empty() && !rejected.is_empty() {
-        let first = rejected.first().and_then(|r| r["error"].as_str()).unwrap_or_default().to_owned();
+    let parsed = track_body::parse(&body, &state.limits).inspect_err(|e| count_rejected("body", e.reason(), 1))?;
+    drop(body);
+    for rejected in &parsed.rejected {
+        count_rejected("item", rejected.reason, 1);
+    }
+    if parsed.items.is_empty() && !parsed.rejected.is_empty() {
+        let total = parsed.rejected.len();
+        let first = &parsed.rejected[0].message;
         return Err(ApiError::bad_request("invalid_insights", format!("no valid insight in {total}: {first}")));
     }
-    let accepted = items.len();
+    let accepted = parsed.items.len();
+    let mut items = parsed.items;
     drop_muted_evaluations(&mut items, &*state.snapshot(access.env_id).await?);
-    let outcome = state.ingest.track(access.env_id, items).await.map_err(|e| ApiError::Unavailable(e.into()))?;
+    let outcome = state.ingest.track(access.env_id, items).await.map_err(unavailable)?;
     tracing::debug!(accepted, insights = outcome.insights, users = outcome.end_users, "track");
-    if rejected.is_empty() {
+    if parsed.rejected.is_empty() {
         return Ok(HttpResponse::Ok().finish());
     }
-    Ok(HttpResponse::Ok().json(json!({"accepted": accepted, "rejected": rejected})))
+    Ok(HttpResponse::Ok().json(json!({"accepted": accepted, "rejected": rejected_json(&parsed.rejected)})))
 }
 
-/// Valid insights, and `{index, error}` for each invalid one.
-fn split(raw: Vec<Value>) -> (Vec<Insight>, Vec<Value>) {
-    let mut items = Vec::with_capacity(raw.len());
-    let mut rejected = Vec::new();
-    for (index, value) in raw.into_iter().enumerate() {
-        match serde_json::from_value::<Insight>(value) {
-            Ok(item) if item.user.as_ref().is_some_and(|u| u.is_valid()) => items.push(item),
-            Ok(_) => rejected.push(json!({"index": index, "error": format!("item {index}: user.keyId is required")})),
-            Err(e) => rejected.push(json!({"index": index, "error": format!("item {index}: {e}")})),
-        }
-    }
-    (items, rejected)
+/// `[{index, error}]` for the response.
+fn rejected_json(rejected: &[Rejected]) -> Vec<serde_json::Value> {
+    rejected.iter().map(|r| json!({"index": r.index, "error": r.message})).collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn count_rejected(kind: &'static str, reason: &'static str, n: u64) {
+    metrics().ingest_rejected.add(n, &[KeyValue::new(attr::KIND, kind), KeyValue::new(attr::REASON, reason)]);
+}
 
-    #[test]
-    fn invalid_items_are_named_and_valid_ones_kept() {
-        let (items, rejected) = split(vec![
-            json!({"user": {"keyId": "u1"}, "variations": []}),
-            json!({"user": {"name": "no key"}}),
-            json!({"user": {"keyId": "u2"}, "metrics": "not a list"}),
-            json!(42),
-        ]);
-        assert_eq!(items.len(), 1);
-        let indexes: Vec<u64> = rejected.iter().filter_map(|r| r["index"].as_u64()).collect();
-        assert_eq!(indexes, [1, 2, 3]);
-        assert!(rejected[0]["error"].as_str().is_some_and(|e| e.contains("keyId")));
-    }
+fn unavailable(e: IngestError) -> ApiError {
+    metrics().ingest_unavailable.add(1, &[]);
+    ApiError::Unavailable(e.into())
 }

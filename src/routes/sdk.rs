@@ -1,10 +1,12 @@
 //! SDK polling (`GET /api/public/sdk/server/latest-all`, `POST /api/public/sdk/client/latest-all`) and the
 //! server-side evaluation API (`POST /api/public/featureflag/evaluate`), answered from the node's snapshots.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use vane_actors::eval::EvalUser;
 use vane_actors::snapshot::{EnvSnapshot, client_flag};
 use vane_actors::store::SecretInfo;
 use vane_schema::secret::SecretType;
@@ -60,9 +62,7 @@ async fn client_latest_all(
     let body = read_limited(body, state.max_body_bytes).await?;
     let ts = timestamp(&req)?;
     let user: EndUser = json_body(&body)?;
-    if !user.is_valid() {
-        return Err(ApiError::bad_request("invalid_end_user", "invalid end user: keyId is required"));
-    }
+    state.limits.check_user(&user)?;
     let snapshot = state.snapshot(access.env_id).await?;
     if snapshot.has_no_flags_after(ts) {
         return Ok(HttpResponse::Ok().finish());
@@ -81,15 +81,16 @@ struct EvaluateRequest {
     filter: Option<EvaluateFilter>,
 }
 
+/// Sets, so a filter of many keys or tags costs one lookup per flag, not a scan.
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct EvaluateFilter {
     #[serde(default)]
     tag_filter_mode: Option<String>,
     #[serde(default)]
-    tags: Vec<String>,
+    tags: HashSet<String>,
     #[serde(default)]
-    keys: Vec<String>,
+    keys: HashSet<String>,
     #[serde(default)]
     timestamp: Option<i64>,
 }
@@ -98,10 +99,8 @@ async fn evaluate(req: HttpRequest, body: web::Payload, state: web::Data<AppStat
     let access = sdk_access(&req, &state).await?;
     let body = read_limited(body, state.max_body_bytes).await?;
     let request: EvaluateRequest = json_body(&body)?;
-    let user = request
-        .user
-        .filter(EndUser::is_valid)
-        .ok_or_else(|| ApiError::bad_request("invalid_end_user", "user.keyId is required"))?;
+    let user = request.user.unwrap_or_default();
+    state.limits.check_user(&user)?;
     let filter = request.filter.unwrap_or_default();
     let all_tags = match filter.tag_filter_mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("and") => true,
@@ -119,19 +118,28 @@ fn evaluations(
     all_tags: bool,
 ) -> Vec<serde_json::Value> {
     let wanted = |f: &vane_schema::wire::FeatureFlag| {
-        let tags = |t: &String| f.tags.contains(t);
         (filter.keys.is_empty() || filter.keys.contains(&f.key))
-            && (filter.tags.is_empty()
-                || if all_tags { filter.tags.iter().all(tags) } else { filter.tags.iter().any(tags) })
+            && (filter.tags.is_empty() || tagged(f, filter, all_tags))
     };
     let since = filter.timestamp.unwrap_or(0);
+    let user = EvalUser::new(user);
     snapshot
         .flags()
         .filter(|f| wanted(f.flag()) && (since == 0 || f.updated_ms() > since))
         .map(|f| {
-            let c = client_flag(snapshot, f, user);
+            let c = client_flag(snapshot, f, &user);
             serde_json::json!({"key": c.id, "variation": {"id": c.variation_id, "type": c.variation_type,
                 "value": c.variation, "matchReason": c.match_reason, "sendToExperiment": c.send_to_experiment}})
         })
         .collect()
+}
+
+/// Whether the flag carries all (`and`) or any (`or`) of the filter's tags, without scanning the filter's list.
+fn tagged(flag: &vane_schema::wire::FeatureFlag, filter: &EvaluateFilter, all_tags: bool) -> bool {
+    if all_tags {
+        // Distinct filter tags cannot all be on a flag with fewer tags; otherwise at most (flag tags)² steps.
+        filter.tags.len() <= flag.tags.len() && filter.tags.iter().all(|t| flag.tags.contains(t))
+    } else {
+        flag.tags.iter().any(|t| filter.tags.contains(t))
+    }
 }

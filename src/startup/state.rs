@@ -11,7 +11,7 @@ use vane_actors::admin::Admin;
 use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
 use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
-use vane_actors::ingest::Ingest;
+use vane_actors::ingest::{Ingest, Limits};
 use vane_actors::session::{Drain, SessionConfig, SessionCounts, SessionDeps};
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
@@ -49,6 +49,8 @@ pub struct AppState {
     pub max_frame_bytes: usize,
     /// `http.max_body_bytes`.
     pub max_body_bytes: usize,
+    /// `[limits]`: what one SDK request may carry.
+    pub limits: Limits,
     /// Dependency states, draining flag, uptime (readiness, `/status`).
     pub health: Arc<NodeHealth>,
     /// Closes every session with 1001 when the node drains.
@@ -91,6 +93,7 @@ impl AppState {
             config,
             drain: drain.signal(),
             counts: session_counts.clone(),
+            limits: settings.limits.clone(),
         };
         let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus);
         Self {
@@ -106,6 +109,7 @@ impl AppState {
             bus_health: p.bus_health,
             max_frame_bytes: streaming.max_frame_bytes,
             max_body_bytes: settings.http.max_body_bytes,
+            limits: settings.limits.clone(),
             health: p.health,
             drain,
             session_counts,

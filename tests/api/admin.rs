@@ -12,7 +12,8 @@ async fn app() -> TestApp {
     TestApp::spawn(TestDb::sqlite(), &[]).await
 }
 
-async fn env(app: &TestApp, key: &str) -> (String, String, String) {
+/// Creates environment `key` through the API; returns its id, server secret and client secret.
+pub(crate) async fn env(app: &TestApp, key: &str) -> (String, String, String) {
     let (status, env) = app.admin(Method::POST, "/environments", Some(json!({"name": key, "key": key}))).await;
     assert_eq!(status, 201, "{env}");
     let secret = |kind: &str| {
@@ -24,7 +25,8 @@ async fn env(app: &TestApp, key: &str) -> (String, String, String) {
     (env["id"].as_str().expect("id").to_owned(), secret("server"), secret("client"))
 }
 
-fn bool_flag(enabled: bool) -> Value {
+/// A valid boolean flag body (targeting, tags, a 100% fallthrough).
+pub(crate) fn bool_flag(enabled: bool) -> Value {
     json!({
         "name": "Dark mode", "variationType": "boolean", "isEnabled": enabled,
         "variations": [{"id": "on", "name": "On", "value": "true"}, {"id": "off", "name": "Off", "value": "false"}],
@@ -278,6 +280,13 @@ async fn the_openapi_document_describes_every_management_route() {
         ("delete", "/api/v1/environments/{envId}/segments/{segmentId}"),
         ("get", "/api/v1/environments/{envId}/end-users"),
         ("get", "/api/v1/environments/{envId}/insights/feature-flags/{key}"),
+        ("get", "/api/v1/environments/{envId}/insights/feature-flags/{key}/series"),
+        ("post", "/api/v1/environments/{envId}/experiments"),
+        ("get", "/api/v1/environments/{envId}/experiments"),
+        ("get", "/api/v1/environments/{envId}/experiments/{id}"),
+        ("put", "/api/v1/environments/{envId}/experiments/{id}"),
+        ("delete", "/api/v1/environments/{envId}/experiments/{id}"),
+        ("get", "/api/v1/environments/{envId}/experiments/{id}/results"),
     ];
     for (method, path) in routes {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
@@ -285,7 +294,18 @@ async fn the_openapi_document_describes_every_management_route() {
     let documented: usize =
         doc["paths"].as_object().expect("paths").values().map(|p| p.as_object().map_or(0, |m| m.len())).sum();
     assert_eq!(documented, routes.len(), "every documented route is one of the contract's");
-    for schema in ["FeatureFlag", "Segment", "EnvironmentView", "ErrorBody", "Condition", "RolloutVariation"] {
+    for schema in [
+        "FeatureFlag",
+        "Segment",
+        "EnvironmentView",
+        "ErrorBody",
+        "Condition",
+        "RolloutVariation",
+        "ExperimentInput",
+        "ExperimentView",
+        "ExperimentResults",
+        "Series",
+    ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "schema {schema}");
     }
     assert_eq!(doc["components"]["schemas"]["FeatureFlag"]["properties"]["isEnabled"]["type"], "boolean");

@@ -8,85 +8,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::database::TestDb;
+use crate::helpers::cluster::Cluster;
 use crate::helpers::node_sdk::FlagWatcher;
-use crate::helpers::process::VaneProcess;
 use crate::helpers::sdk::WsClient;
-use crate::helpers::vhost::TestVhost;
 
-const TOKEN: &str = "cluster-test-admin-token";
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Shared infrastructure of one test.
-struct Cluster {
-    db: TestDb,
-    vhost: TestVhost,
-    prefix: String,
-    nodes: Vec<(VaneProcess, String)>,
-    http: reqwest::Client,
-}
-
-impl Cluster {
-    async fn start(nodes: usize) -> Self {
-        let (db, vhost) = (TestDb::postgres().await, TestVhost::create());
-        let prefix = format!("t:{}:", Uuid::new_v4().simple());
-        // No pooled keep-alive connections: a node may close an idle one just as the test reuses it.
-        let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
-        let mut cluster = Self { db, vhost, prefix, nodes: Vec::new(), http };
-        for _ in 0..nodes {
-            cluster.add_node();
-        }
-        cluster
-    }
-
-    fn add_node(&mut self) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = self.vhost.url();
-        let env = [
-            ("VANE__DATABASE__URL", self.db.url.as_str()),
-            ("VANE__BUS__AMQP_URL", url.as_str()),
-            ("VANE__CACHE__REDIS_URL", "redis://127.0.0.1:6379"),
-            ("VANE__CACHE__KEY_PREFIX", self.prefix.as_str()),
-            ("VANE__ADMIN__TOKEN", TOKEN),
-            ("VANE__DEMO__ENABLED", "false"),
-        ];
-        let mut node = VaneProcess::start(dir.path(), &env);
-        let base = format!("http://127.0.0.1:{}", node.port_from_banner());
-        self.nodes.push((node, base));
-    }
-
-    fn base(&self, node: usize) -> &str {
-        &self.nodes[node].1
-    }
-
-    async fn admin(&self, node: usize, method: Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base(node))).bearer_auth(TOKEN);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("answers");
-        assert!(res.status().is_success(), "{path}: {}", res.status());
-        res.json().await.unwrap_or(Value::Null)
-    }
-
-    async fn env(&self, key: &str) -> (String, String, String) {
-        let env = self.admin(0, Method::POST, "/environments", Some(json!({"key": key}))).await;
-        let secret = |kind: &str| {
-            let s = env["secrets"].as_array().and_then(|s| s.iter().find(|s| s["type"] == kind)).expect("secret");
-            s["value"].as_str().expect("value").to_owned()
-        };
-        (env["id"].as_str().expect("id").to_owned(), secret("server"), secret("client"))
-    }
-
-    async fn cleanup(self) {
-        let Self { db, vhost, prefix, nodes, .. } = self;
-        drop(nodes);
-        let redis = vane_actors::cache::RedisCache::new("redis://127.0.0.1:6379", &prefix).expect("redis");
-        redis.delete_prefix().await.expect("redis cleanup");
-        vhost.delete();
-        db.cleanup().await;
-    }
-}
 
 fn flag(enabled: bool, rules: Value) -> Value {
     json!({

@@ -2,10 +2,12 @@
 //! deadline.
 
 pub mod app;
+pub mod cluster;
 pub mod database;
 pub mod node_sdk;
 pub mod process;
 pub mod rabbit;
+pub mod redis_server;
 pub mod sdk;
 pub mod sdk_fixtures;
 pub mod seed;

@@ -21,6 +21,7 @@ use crate::helpers::wait::eventually;
 mod amqp;
 mod bench;
 mod report;
+mod worst_case;
 
 const WAIT: Duration = Duration::from_secs(20);
 

@@ -3,11 +3,17 @@
 mod helpers;
 
 mod admin;
+#[cfg(feature = "load-tool")]
+mod bench_tool;
 mod binary;
 mod cluster;
+mod experiments;
+mod faults;
 mod health;
 mod ingest;
 mod ingest_restart;
+mod integrity;
+mod integrity_numbers;
 mod ops;
 mod sdk_browser;
 mod sdk_node;

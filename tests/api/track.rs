@@ -8,6 +8,7 @@ use vane_schema::entity::{end_user, event};
 
 use crate::helpers::app::TestApp;
 use crate::helpers::database::TestDb;
+use crate::helpers::process::VaneProcess;
 use crate::helpers::sdk::WsClient;
 use crate::helpers::seed::{self, TestEnv};
 use crate::helpers::wait::eventually;
@@ -69,6 +70,98 @@ async fn bad_track_bodies_get_clear_errors() {
         assert_eq!((got, err["error"].as_str()), (status, Some(code)), "{err}");
     }
     assert_eq!(post(&app, Some(&env.client), "[]".into()).await.0, 200, "an empty batch is fine");
+    app.cleanup().await;
+}
+
+/// Issue 11: a 200 KB body — one user with a 20,000-character `keyId` and `name` and 40,000 empty metrics — took a
+/// node from 20 MB to 5.6 GB RSS and 29 s. It must be refused before any work, with the node's peak memory flat.
+#[tokio::test]
+async fn an_amplification_body_is_refused_at_once_and_the_node_peak_memory_stays_flat() {
+    // Arrange: a real process (its own memory, measured through /proc), warmed up by one ordinary call.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut vane = VaneProcess::start(dir.path(), &[]);
+    let line = vane.wait_for_line("client secret", Duration::from_secs(60));
+    let secret = line.rsplit(' ').next().expect("secret at end of line").to_owned();
+    let url = format!("http://127.0.0.1:{}/api/public/insight/track", vane.port_from_banner());
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
+    let send = |body: String| http.post(&url).header("authorization", &secret).body(body).send();
+    let ordinary = json!([evaluation("warm-up", "f1")]).to_string();
+    assert_eq!(send(ordinary).await.expect("answers").status(), 200);
+    let peak_before = vane.memory("VmHWM");
+
+    // Act
+    let long = "x".repeat(20_000);
+    let metrics = vec!["{}"; 40_000].join(",");
+    let body = format!(r#"[{{"user":{{"keyId":"{long}","name":"{long}"}},"metrics":[{metrics}]}}]"#);
+    assert!(body.len() < 210_000, "the issue's 200 KB body");
+    let res = send(body).await.expect("answered well within the client's 20 s timeout");
+
+    // Assert
+    assert_eq!(res.status(), 400);
+    let reply: Value = res.json().await.expect("JSON error body");
+    assert!(reply["message"].as_str().is_some_and(|m| m.contains("item 0")), "{reply}");
+    let grown = vane.memory("VmHWM").saturating_sub(peak_before);
+    assert!(grown < 16 << 20, "peak RSS grew by {} MiB", grown >> 20);
+}
+
+#[actix_web::test]
+async fn text_the_database_cannot_store_and_oversized_users_are_refused_by_item() {
+    let (app, env, store) = app().await;
+    let mut nul_property = evaluation("u3", "f1");
+    nul_property["user"]["customizedProperties"][0]["value"] = json!("a\u{0}b");
+    let mut nul_flag = evaluation("u4", "f1");
+    nul_flag["variations"][0]["featureFlagKey"] = json!("f\u{0}");
+    let long_key = json!({"user": {"keyId": "k".repeat(513)}});
+    let body = json!([evaluation("u1", "f1"), nul_property, nul_flag, long_key, evaluation("u2", "f2")]);
+
+    let (status, reply) = post(&app, Some(&env.client), body.to_string()).await;
+
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], 2);
+    let errors: Vec<&str> =
+        reply["rejected"].as_array().expect("list").iter().filter_map(|r| r["error"].as_str()).collect();
+    assert_eq!(
+        errors,
+        [
+            "item 1: user.customizedProperties[0].value contains U+0000, which cannot be stored",
+            "item 2: variations[0].featureFlagKey contains U+0000, which cannot be stored",
+            "item 3: user.keyId has 513 characters, more than the 512 allowed",
+        ]
+    );
+    let db = store.connection();
+    assert_eq!(event::Entity::find().count(db).await.expect("count"), 4, "the valid items are stored before the 200");
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn evaluate_and_client_polling_refuse_users_over_the_limits() {
+    let (app, env, _) = app().await;
+    let huge = json!({"keyId": "u", "customizedProperties": (0..101).map(|i| json!({"name": format!("p{i}"), "value": "v"})).collect::<Vec<_>>()});
+    let cases = [
+        ("/api/public/featureflag/evaluate", json!({"user": huge.clone()})),
+        ("/api/public/featureflag/evaluate", json!({"user": {"keyId": "n\u{0}"}})),
+        ("/api/public/sdk/client/latest-all", huge.clone()),
+        ("/api/public/sdk/client/latest-all", json!({"keyId": "u", "name": "n".repeat(257)})),
+    ];
+    for (path, body) in cases {
+        let res = app.http.post(format!("{}{path}", app.address)).header("authorization", &env.client).json(&body);
+        let res = res.send().await.expect("answers");
+        let status = res.status().as_u16();
+        let reply: Value = res.json().await.expect("JSON error");
+        assert_eq!((status, reply["error"].as_str()), (400, Some("limit_exceeded")), "{path}: {reply}");
+    }
+    let ok = app.http.post(format!("{}/api/public/featureflag/evaluate", app.address));
+    let ok = ok.header("authorization", &env.client).json(&json!({"user": {"keyId": "u"}})).send().await;
+    assert_eq!(ok.expect("answers").status(), 200);
+    app.cleanup().await;
+}
+
+#[actix_web::test]
+async fn a_client_data_sync_with_an_oversized_user_is_closed_as_invalid() {
+    let (app, env, _) = app().await;
+    let mut ws = WsClient::open(&app.address, "client", &env.client).await;
+    ws.data_sync(json!({"timestamp": 0, "user": {"keyId": "k".repeat(600)}})).await;
+    assert_eq!(ws.expect_close().await.0, 4003);
     app.cleanup().await;
 }
 

@@ -8,8 +8,9 @@
 //
 // Input (JSON on stdin): {"url": "http://127.0.0.1:N", "secret": "<client secret>",
 //   "users": [{"key", "name", "custom"}], "flags": [{"key", "kind", "default"}], "metric": {"name", "value"},
-//   "pingIntervalMs", "minPings"}
-// Output (one JSON line on stdout): {"ready", "readyMs", "values", "pageOrigin", "sockets", "preflights", "posts"}.
+//   "pingIntervalMs", "minPings", "experiment"?: {"flag", "event", "winner", "winnerEvery", "otherEvery"}}
+// Output (one JSON line on stdout): {"ready", "readyMs", "values", "converted", "pageOrigin", "sockets",
+//   "preflights", "posts"}. "experiment" tracks conversions by the rule of node_server.mjs.
 import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -59,7 +60,7 @@ async function until(what, probe) {
 }
 
 /** Runs in the page: start the client for the first user, then identify() every other user on the same socket. */
-async function evaluateInPage({ url, secret, users, flags, pingIntervalMs, stepMs }) {
+async function evaluateInPage({ url, secret, users, flags, pingIntervalMs, stepMs, experiment }) {
   const { FbClientBuilder, UserBuilder } = window;
   const toUser = ({ key, name, custom }) => {
     const builder = new UserBuilder(key).name(name);
@@ -81,12 +82,19 @@ async function evaluateInPage({ url, secret, users, flags, pingIntervalMs, stepM
   const readyMs = Math.round(performance.now() - started);
   const all = () => Object.fromEntries(flags.map((f) => [f.key, f.kind === 'bool'
     ? client.boolVariation(f.key, f.default) : client.stringVariation(f.key, f.default)]));
-  const values = { [users[0].key]: all() };
-  for (const user of users.slice(1)) {
-    await within(`identify(${user.key})`, client.identify(toUser(user)));
+  const values = {};
+  const converted = [];
+  for (const [index, user] of users.entries()) {
+    if (index > 0) await within(`identify(${user.key})`, client.identify(toUser(user)));
     values[user.key] = all();
+    const every = experiment && (values[user.key][experiment.flag] === experiment.winner
+      ? experiment.winnerEvery : experiment.otherEvery);
+    if (experiment && index % every === 0) {
+      client.track(experiment.event, 1);
+      converted.push(user.key);
+    }
   }
-  return { ready, readyMs, values };
+  return { ready, readyMs, values, converted };
 }
 
 /** Runs in the page: one custom metric, then flush (resolves after the POST) and close. */

@@ -2,8 +2,10 @@
 //
 // Input (JSON on stdin): {"url": "http://127.0.0.1:N", "secret": "<server secret>",
 //   "users": [{"key", "name", "custom": {prop: value}}], "flags": [{"key", "kind": "bool"|"string", "default"}],
-//   "metric": {"name", "value"}}
-// Output (one JSON line on stdout): {"ready", "readyMs", "values": {userKey: {flagKey: value}}, "flushed"}.
+//   "metric": {"name", "value"}, "experiment"?: {"flag", "event", "winner", "winnerEvery", "otherEvery"}}
+// Output (one JSON line on stdout): {"ready", "readyMs", "values": {userKey: {flagKey: value}}, "converted", "flushed"}.
+// With "experiment", user number i tracks "event" when i % winnerEvery == 0 if it was served "winner", else when
+// i % otherEvery == 0: known conversion rates per variation (tests/api/experiments/sdk.rs).
 // The SDK logs to stderr; a deadline inside the script guards against a hung SDK (the Rust test has its own).
 import { createRequire } from 'node:module';
 
@@ -32,6 +34,13 @@ async function evaluate(client, user, flag) {
   }
 }
 
+/** Whether user number `index`, served `values`, converts in the experiment (never without one). */
+function converts(experiment, values, index) {
+  if (!experiment) return false;
+  const every = values[experiment.flag] === experiment.winner ? experiment.winnerEvery : experiment.otherEvery;
+  return index % every === 0;
+}
+
 async function main() {
   const input = await readStdin();
   const logger = new BasicLogger({ level: 'info', destination: (line) => process.stderr.write(`${line}\n`) });
@@ -53,15 +62,20 @@ async function main() {
   const readyMs = Date.now() - started;
 
   const values = {};
-  for (const spec of input.users) {
+  const converted = [];
+  for (const [index, spec] of input.users.entries()) {
     const user = buildUser(spec);
     values[spec.key] = {};
     for (const flag of input.flags) values[spec.key][flag.key] = await evaluate(client, user, flag);
+    if (converts(input.experiment, values[spec.key], index)) {
+      client.track(user, input.experiment.event, 1);
+      converted.push(spec.key);
+    }
   }
   client.track(buildUser(input.users[0]), input.metric.name, input.metric.value);
   const flushed = await client.flush();
   await client.close();
-  return { ready, readyMs, values, flushed };
+  return { ready, readyMs, values, converted, flushed };
 }
 
 const guard = setTimeout(() => {

@@ -2,14 +2,14 @@
 
 use std::collections::HashSet;
 
-use sea_orm::TransactionTrait;
+use sea_orm::DatabaseTransaction;
 use serde_json::Value;
 use uuid::Uuid;
 use vane_schema::wire::FeatureFlag;
 use vane_schema::wire::change::Change;
 
 use super::{Admin, AdminError, next_version, validate};
-use crate::store::{flag_by_key_in, upsert_flag_in};
+use crate::store::{flag_by_key_in, flag_env_in, lock_environment_in, upsert_flag_in};
 
 /// Fields a client cannot set: the server owns identity and versioning.
 const SERVER_OWNED: [&str; 6] = ["id", "envId", "key", "revision", "createdAt", "updatedAt"];
@@ -25,24 +25,13 @@ impl Admin {
     /// Creates or replaces the flag `key`; returns it as stored and whether it was created.
     pub async fn put_flag(&self, env_id: Uuid, key: &str, body: Value) -> Result<(FeatureFlag, bool), AdminError> {
         validate::key(key)?;
-        let requested_id = body.get("id").and_then(Value::as_str).map(str::to_owned);
         let body_key = body.get("key").and_then(Value::as_str).map(str::to_owned);
         let flag = parse_flag(body)?;
         if body_key.is_some_and(|k| k != key) {
             return Err(AdminError::Invalid { code: "key_mismatch", message: "body key differs from the path".into() });
         }
-        self.save_flag(env_id, key, |existing| {
-            let id = match (existing, requested_id) {
-                (Some(old), Some(id)) if Uuid::parse_str(&id).ok() != Some(old.id) => {
-                    return Err(AdminError::Conflict(format!("flag {key:?} has id {}", old.id)));
-                }
-                (Some(old), _) => old.id,
-                (None, Some(id)) => Uuid::parse_str(&id).map_err(|_| AdminError::Body("id must be a UUID".into()))?,
-                (None, None) => Uuid::new_v4(),
-            };
-            Ok(FeatureFlag { id, ..flag })
-        })
-        .await
+        // The path addresses the flag; the body's `id` (nil when absent) is only a wish for a new flag.
+        self.save_flag(env_id, key, |_| Ok(flag)).await
     }
 
     /// Changes some top-level fields of an existing flag (e.g. `{"isEnabled": false}`).
@@ -94,9 +83,16 @@ impl Admin {
     ) -> Result<(FeatureFlag, bool), AdminError> {
         self.require_environment(env_id).await?;
         let segments: HashSet<Uuid> = self.store.segments(env_id).await?.into_iter().map(|s| s.id).collect();
-        let txn = self.store.connection().begin().await?;
+        let txn = self.store.begin_write().await?;
+        if !lock_environment_in(&txn, env_id).await? {
+            return Err(AdminError::NotFound(format!("environment {env_id}")));
+        }
         let existing = flag_by_key_in(&txn, env_id, key).await?;
         let mut flag = build(existing.as_ref())?;
+        flag.id = match &existing {
+            Some(old) => old.id,
+            None => new_flag_id(&txn, flag.id).await?,
+        };
         flag.env_id = env_id;
         flag.key = key.to_owned();
         flag.revision = Uuid::new_v4();
@@ -115,6 +111,16 @@ impl Admin {
         self.announce(Change::Flag(flag.clone())).await;
         Ok((flag, existing.is_none()))
     }
+}
+
+/// The id of a new flag: the requested one when no flag anywhere has it (imports keep their ids), otherwise a
+/// fresh one, so a flag copied from another environment (its GET body, id included) becomes this environment's
+/// own flag and the original is untouched.
+async fn new_flag_id(txn: &DatabaseTransaction, requested: Uuid) -> Result<Uuid, AdminError> {
+    if requested.is_nil() || flag_env_in(txn, requested).await?.is_some() {
+        return Ok(Uuid::new_v4());
+    }
+    Ok(requested)
 }
 
 /// Equal but for the version stamps: nothing to write or push.

@@ -1,14 +1,14 @@
-//! Segment writes (create-or-replace, archive) and reads. A targeting change bumps the flags that use the
-//! segment, so SDKs that version by `updatedAt` take their re-evaluated values.
+//! Segment writes (create-or-replace, archive) and reads. A targeting change bumps the versions of the flags that
+//! use the segment (in the same transaction, without rewriting their content), so SDKs that version by
+//! `updatedAt` take their re-evaluated values.
 
-use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
+use vane_schema::wire::Segment;
 use vane_schema::wire::change::SegmentChange;
-use vane_schema::wire::{FeatureFlag, Segment};
 
 use super::{Admin, AdminError, next_version, validate};
-use crate::store::{segment_in, upsert_flag_in, upsert_segment_in};
+use crate::store::{bump_flags_in, lock_environment_in, segment_env_in, segment_in, upsert_segment_in};
 
 impl Admin {
     /// Creates or replaces segment `id`; returns it as stored and whether it was created.
@@ -55,8 +55,17 @@ impl Admin {
         build: impl FnOnce(Option<&Segment>) -> Result<Segment, AdminError>,
     ) -> Result<(Segment, bool), AdminError> {
         self.require_environment(env_id).await?;
-        let txn = self.store.connection().begin().await?;
+        let txn = self.store.begin_write().await?;
+        if !lock_environment_in(&txn, env_id).await? {
+            return Err(AdminError::NotFound(format!("environment {env_id}")));
+        }
         let existing = segment_in(&txn, env_id, id).await?;
+        if existing.is_none() && segment_env_in(&txn, id).await?.is_some() {
+            // Segment ids are global and the path names one: never take another environment's segment.
+            return Err(AdminError::Conflict(format!(
+                "segment {id} belongs to another environment; to copy it, PUT it under a new id"
+            )));
+        }
         let mut segment = build(existing.as_ref())?;
         segment.id = id;
         segment.env_id = env_id;
@@ -67,7 +76,7 @@ impl Admin {
         }
         validate::segment(&segment)?;
         upsert_segment_in(&txn, &segment).await?;
-        let bumped = self.bump_users_of(&txn, &segment).await?;
+        let bumped = bump_flags_in(&txn, env_id, segment.updated_at, |f| validate::references_segment(f, id)).await?;
         txn.commit().await?;
         self.cache.put_segment(&segment).await;
         for flag in &bumped {
@@ -79,25 +88,5 @@ impl Admin {
             tracing::error!(error = %e, "segment change committed but not published; nodes will catch up");
         }
         Ok((segment, existing.is_none()))
-    }
-
-    /// Gives every flag referencing `segment` a new version, inside the segment's transaction.
-    async fn bump_users_of(
-        &self,
-        txn: &DatabaseTransaction,
-        segment: &Segment,
-    ) -> Result<Vec<FeatureFlag>, AdminError> {
-        let mut bumped = Vec::new();
-        for mut flag in self.store.flags(segment.env_id).await? {
-            // Compiling would build every regex of the environment; the raw conditions say enough.
-            if !validate::references_segment(&flag, segment.id) {
-                continue;
-            }
-            flag.updated_at = next_version(Some(flag.updated_at)).max(segment.updated_at);
-            flag.revision = Uuid::new_v4();
-            upsert_flag_in(txn, &flag).await?;
-            bumped.push(flag);
-        }
-        Ok(bumped)
     }
 }

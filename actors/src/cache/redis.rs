@@ -148,27 +148,44 @@ impl RedisCache {
             if !loaded {
                 return Ok(None);
             }
-            let flags = self.members(&mut c, "flag", &format!("flag-index:{env_id}")).await?;
-            let segments = self.members(&mut c, "segment", &format!("segment-index:{env_id}")).await?;
+            let flags = self.members(&mut c, "flag", env_id, |f: &FeatureFlag| f.env_id).await?;
+            let segments = self.members(&mut c, "segment", env_id, |s: &Segment| s.env_id).await?;
             Ok(Some((flags, segments)))
         })
         .await
     }
 
+    /// The `kind` rows listed in `env_id`'s index. An index member whose key holds another environment's row
+    /// (left by an older version that moved rows between environments, or written by hand) is never served: it
+    /// is dropped from the index instead.
     async fn members<T: serde::de::DeserializeOwned>(
         &self,
         c: &mut deadpool_redis::Connection,
         kind: &str,
-        index: &str,
+        env_id: Uuid,
+        env_of: impl Fn(&T) -> Uuid,
     ) -> Result<Vec<T>, CacheError> {
-        let ids: Vec<String> = c.zrange(self.key(index), 0, -1).await?;
+        let index = self.key(&format!("{kind}-index:{env_id}"));
+        let ids: Vec<String> = c.zrange(&index, 0, -1).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = ids.iter().map(|id| self.key(&format!("{kind}:{id}"))).collect();
         let values: Vec<Option<String>> = c.mget(keys).await?;
+        let (mut rows, mut foreign) = (Vec::with_capacity(ids.len()), Vec::new());
         // Orphan index members (value already gone) are skipped, as FeatBit does.
-        Ok(values.into_iter().flatten().filter_map(|v| serde_json::from_str(&v).ok()).collect())
+        for (id, value) in ids.iter().zip(values) {
+            match value.and_then(|v| serde_json::from_str::<T>(&v).ok()) {
+                Some(row) if env_of(&row) == env_id => rows.push(row),
+                Some(_) => foreign.push(id),
+                None => {}
+            }
+        }
+        if !foreign.is_empty() {
+            tracing::warn!(%env_id, kind, count = foreign.len(), "cache index listed other environments' rows");
+            let () = c.zrem(&index, foreign).await?;
+        }
+        Ok(rows)
     }
 
     /// Stores a whole environment and marks it complete.
@@ -214,18 +231,16 @@ impl RedisCache {
         if repaired == 0 {
             return Ok(0);
         }
-        timed(async {
-            let mut c = self.pool.get().await?;
-            let mut p = pipe();
-            for (index, extra) in [(&flag_index, &extra_flags), (&segment_index, &extra_segments)] {
-                if !extra.is_empty() {
-                    p.zrem(self.key(index), extra).ignore();
-                }
+        for (index, extra) in [(&flag_index, &extra_flags), (&segment_index, &extra_segments)] {
+            if !extra.is_empty() {
+                timed(async {
+                    let mut c = self.pool.get().await?;
+                    let _: u64 = c.zrem(self.key(index), extra).await?;
+                    Ok(())
+                })
+                .await?;
             }
-            let () = p.query_async(&mut c).await?;
-            Ok(())
-        })
-        .await?;
+        }
         self.put_environment(env_id, &flags, &segments).await?;
         Ok(repaired)
     }

@@ -8,11 +8,12 @@
 use std::collections::HashSet;
 
 use uuid::Uuid;
-use vane_schema::wire::{self, EndUser};
+use vane_schema::wire;
 
 use super::number::parse_number;
 use super::pattern::Pattern;
 use super::segment::Segments;
+use super::user::EvalUser;
 
 /// `property` of a condition that requires membership of any listed segment.
 pub(crate) const IN_SEGMENT: &str = "User is in segment";
@@ -44,14 +45,12 @@ impl Attr {
     }
 
     /// The user's value; `None` only for an absent `name`.
-    pub(crate) fn value<'u>(&self, user: &'u EndUser) -> Option<&'u str> {
+    pub(crate) fn value<'u>(&self, user: &EvalUser<'u>) -> Option<&'u str> {
         match self {
             Self::Blank => Some(""),
-            Self::KeyId => Some(&user.key_id),
-            Self::Name => user.name.as_deref(),
-            Self::Custom(p) => {
-                Some(user.customized_properties.iter().find(|c| *c.name == **p).map_or("", |c| &c.value))
-            }
+            Self::KeyId => Some(&user.user().key_id),
+            Self::Name => user.user().name.as_deref(),
+            Self::Custom(p) => Some(user.custom(p)),
         }
     }
 }
@@ -176,7 +175,7 @@ impl Condition {
 
     /// Whether `user` satisfies the condition; segment conditions look segments up in `segments` (`None` inside
     /// segment rules, where they cannot occur).
-    pub(crate) fn matches(&self, user: &EndUser, segments: Option<&Segments>) -> bool {
+    pub(crate) fn matches(&self, user: &EvalUser<'_>, segments: Option<&Segments>) -> bool {
         match self {
             Self::Never => false,
             Self::Text { attr, op, arg } => attr.value(user).is_some_and(|v| text(*op, v, arg)),

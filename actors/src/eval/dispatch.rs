@@ -5,9 +5,10 @@
 //! and only if some range actually needs it (the `[0, 1]` shortcut needs none).
 
 use md5::{Digest, Md5};
-use vane_schema::wire::{EndUser, RolloutVariation, Variation};
+use vane_schema::wire::{RolloutVariation, Variation};
 
 use super::condition::Attr;
+use super::user::EvalUser;
 
 /// Prefix of the experiment key: a second, independent bucket for the same user.
 const EXPT_PREFIX: &str = "expt";
@@ -102,9 +103,9 @@ impl Dispatch {
     }
 
     /// Picks the first range containing the user's bucket and decides experiment inclusion.
-    pub(crate) fn dispatch(&self, flag_key: &str, user: &EndUser, expt_include_all_targets: bool) -> Dispatched {
+    pub(crate) fn dispatch(&self, flag_key: &str, user: &EvalUser<'_>, expt_include_all_targets: bool) -> Dispatched {
         let value = match &self.key {
-            DispatchKey::KeyId => user.key_id.as_str(),
+            DispatchKey::KeyId => user.user().key_id.as_str(),
             DispatchKey::Attr(attr) => attr.value(user).unwrap_or(""),
         };
         let mut bucket = None;

@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 
 use uuid::Uuid;
-use vane_schema::wire::{EndUser, FeatureFlag, Variation};
+use vane_schema::wire::{FeatureFlag, Variation};
 
 use super::condition::Condition;
 use super::dispatch::{Dispatch, Dispatched};
 use super::segment::Segments;
+use super::user::EvalUser;
 use super::{Evaluation, Reason};
 
 /// What FeatBit serves when no rollout range matches: a variation with empty id and value.
@@ -92,7 +93,7 @@ impl CompiledFlag {
     }
 
     /// Evaluates the flag for `user` (see [`super::evaluate`]).
-    pub fn evaluate<'a>(&'a self, segments: &Segments, user: &EndUser) -> Evaluation<'a> {
+    pub fn evaluate<'a>(&'a self, segments: &Segments, user: &EvalUser<'_>) -> Evaluation<'a> {
         let flag = &self.flag;
         if flag.is_archived {
             return Evaluation { variation: None, reason: Reason::Archived, send_to_experiment: false };
@@ -104,7 +105,7 @@ impl CompiledFlag {
                 send_to_experiment: false,
             };
         }
-        if let Some(&target) = self.targets.get(user.key_id.as_str()) {
+        if let Some(&target) = self.targets.get(user.user().key_id.as_str()) {
             let send_to_experiment = flag.expt_include_all_targets;
             return Evaluation { variation: self.variation(target), reason: Reason::Targeted, send_to_experiment };
         }
@@ -119,7 +120,7 @@ impl CompiledFlag {
         }
     }
 
-    fn dispatch<'a>(&'a self, dispatch: &Dispatch, user: &EndUser, reason: Reason<'a>) -> Evaluation<'a> {
+    fn dispatch<'a>(&'a self, dispatch: &Dispatch, user: &EvalUser<'_>, reason: Reason<'a>) -> Evaluation<'a> {
         match dispatch.dispatch(&self.flag.key, user, self.flag.expt_include_all_targets) {
             Dispatched::Nothing => Evaluation {
                 variation: Some(&EMPTY_VARIATION),

@@ -9,9 +9,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use uuid::Uuid;
-use vane_schema::wire::{EndUser, Segment};
+use vane_schema::wire::Segment;
 
 use super::condition::Condition;
+use super::user::EvalUser;
 
 /// The compiled segments of one environment, keyed by segment id. A referenced id that is not in the map is a
 /// segment with no members.
@@ -53,8 +54,8 @@ impl CompiledSegment {
     }
 
     /// Whether `user` is a member.
-    pub fn contains(&self, user: &EndUser) -> bool {
-        let key = user.key_id.as_str();
+    pub fn contains(&self, user: &EvalUser<'_>) -> bool {
+        let key = user.user().key_id.as_str();
         if self.excluded.contains(key) {
             return false;
         }

@@ -146,7 +146,7 @@ impl ExperimentInput {
             return Err(invalid("invalid_window", "end must be after start"));
         }
         let alpha = self.alpha.unwrap_or(DEFAULT_ALPHA);
-        if !(alpha > 0.0 && alpha < 0.5) {
+        if alpha.is_nan() || alpha <= 0.0 || alpha >= 0.5 {
             return Err(invalid("invalid_alpha", "alpha must be between 0 and 0.5 (exclusive)"));
         }
         Ok(Checked {

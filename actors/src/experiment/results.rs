@@ -6,6 +6,8 @@
 //! with [`MIN_PER_ARM`] users. The winner, only with enough data: the significant treatment with the best lift
 //! in the metric's direction; or the baseline when every treatment is significantly worse; else none.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{FromQueryResult, Statement};
 use serde::Serialize;
@@ -101,9 +103,14 @@ impl Experiments {
     ) -> Result<ExperimentResults, ExperimentError> {
         let experiment = self.get(env_id, id).await?;
         let (from, to) = (experiment.start, experiment.end.unwrap_or_else(Utc::now));
+        // One query per event name: it yields both the binomial and the numeric per-user values.
+        let mut arms: HashMap<&str, Vec<ArmRow>> = HashMap::new();
         let mut metrics = Vec::with_capacity(experiment.metrics.len());
         for metric in &experiment.metrics {
-            let rows = self.arms(&experiment, metric, from, to).await?;
+            if !arms.contains_key(metric.event.as_str()) {
+                arms.insert(&metric.event, self.arms(&experiment, metric, from, to).await?);
+            }
+            let rows = arms.get(metric.event.as_str()).cloned().unwrap_or_default();
             metrics.push(metric_result(&experiment, metric, variations, rows));
         }
         Ok(ExperimentResults { experiment_id: id, from, to, metrics })

@@ -68,7 +68,7 @@ pub fn compare(baseline: Arm, treatment: Arm, alpha: f64) -> Option<Comparison> 
     let var_lift = treatment.variance / (nt * mb * mb) + baseline.variance * mt * mt / (nb * mb.powi(4));
     let (sb, st) = (baseline.variance / nb, treatment.variance / nt);
     let df = (sb + st).powi(2) / (sb * sb / (nb - 1.0) + st * st / (nt - 1.0));
-    if !(var_lift > 0.0) || !df.is_finite() {
+    if var_lift.is_nan() || var_lift <= 0.0 || !df.is_finite() {
         return None;
     }
     let se = var_lift.sqrt();

@@ -15,6 +15,7 @@
 //! initial connect is bounded by a timeout (with recovery on, lapin would retry a dead broker forever).
 
 pub mod consumer;
+pub mod dead_letter;
 pub mod publisher;
 
 use std::time::Duration;

@@ -10,6 +10,7 @@ use vane_schema::wire::sdk::{ClientFlag, ClientPayload, EventType, Frame, Server
 use vane_schema::wire::{FeatureFlag, Segment};
 
 use super::{EnvSnapshot, SnapFlag};
+use crate::eval::EvalUser;
 
 fn frame<T: serde::Serialize>(data: T) -> ByteString {
     // Serializing owned, well-formed data into a String cannot fail.
@@ -29,7 +30,7 @@ fn server_frame<'a>(
 }
 
 /// One flag evaluated for `user`, as client SDKs receive it.
-pub fn client_flag<'a>(snapshot: &EnvSnapshot, flag: &'a SnapFlag, user: &EndUser) -> ClientFlag<'a> {
+pub fn client_flag<'a>(snapshot: &EnvSnapshot, flag: &'a SnapFlag, user: &EvalUser<'_>) -> ClientFlag<'a> {
     let f = flag.flag();
     let result = flag.compiled.evaluate(&snapshot.segments, user);
     ClientFlag {
@@ -50,10 +51,12 @@ fn client_frame<'a>(
     user: &'a EndUser,
     flags: impl Iterator<Item = &'a Arc<SnapFlag>>,
 ) -> ByteString {
+    // One index of the user's properties for every flag of the frame.
+    let eval_user = EvalUser::new(user);
     frame(ClientPayload {
         event_type,
         user_key_id: Cow::Borrowed(&user.key_id),
-        feature_flags: flags.map(|f| client_flag(snapshot, f, user)).collect(),
+        feature_flags: flags.map(|f| client_flag(snapshot, f, &eval_user)).collect(),
     })
 }
 

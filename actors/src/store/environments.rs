@@ -1,6 +1,9 @@
 //! Environments and their secrets.
 
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder, Set};
+use sea_orm::sea_query::LockType;
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, Set,
+};
 use uuid::Uuid;
 use vane_schema::entity::environment;
 use vane_schema::secret::{self, EnvSecret, SecretType};
@@ -28,6 +31,16 @@ pub struct NewEnvironment {
     pub description: String,
 }
 
+/// Inside a write transaction: whether environment `id` exists, holding it (Postgres `FOR KEY SHARE`) until the
+/// transaction ends so it cannot be deleted meanwhile. Every flag and segment write takes this lock first, and an
+/// environment deletion takes the conflicting `FOR UPDATE` first, so the two are ordered and never deadlock.
+pub async fn lock_environment_in(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, StoreError> {
+    let select = environment::Entity::find_by_id(id);
+    let select =
+        if db.get_database_backend() == DbBackend::Postgres { select.lock(LockType::KeyShare) } else { select };
+    Ok(select.one(db).await?.is_some())
+}
+
 impl Store {
     /// Creates an environment with one server and one client secret.
     pub async fn create_environment(&self, new: NewEnvironment) -> Result<environment::Model, StoreError> {
@@ -45,15 +58,22 @@ impl Store {
         };
         row.insert(self.connection())
             .await
-            .map_err(super::flags::unique_as_conflict(|| format!("environment key {:?}", new.key)))
+            .map_err(super::flags::constraint_error(|| format!("environment key {:?}", new.key)))
     }
 
     /// Deletes an environment with its flags and segments (end users and insights are kept for reports).
     /// Returns whether it existed.
     pub async fn delete_environment(&self, id: Uuid) -> Result<bool, StoreError> {
-        use sea_orm::{ColumnTrait, QueryFilter, TransactionTrait};
+        use sea_orm::{ColumnTrait, QueryFilter};
         use vane_schema::entity::{feature_flag, segment};
-        let txn = self.connection().begin().await?;
+        let txn = self.begin_write().await?;
+        // Locked first, as every flag and segment write does (`lock_environment_in`): writes in flight finish
+        // before the deletion, later ones find no environment; lock order is the same, so no deadlock.
+        let select = environment::Entity::find_by_id(id);
+        let select = if txn.get_database_backend() == DbBackend::Postgres { select.lock_exclusive() } else { select };
+        if select.one(&txn).await?.is_none() {
+            return Ok(false);
+        }
         feature_flag::Entity::delete_many().filter(feature_flag::Column::EnvId.eq(id)).exec(&txn).await?;
         segment::Entity::delete_many().filter(segment::Column::EnvId.eq(id)).exec(&txn).await?;
         let deleted = environment::Entity::delete_by_id(id).exec(&txn).await?.rows_affected > 0;

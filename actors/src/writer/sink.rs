@@ -33,7 +33,7 @@ const POSTGRES_MAX_BINDS: usize = 65_535;
 /// A table a [`BatchWriter`](super::BatchWriter) writes to.
 pub trait Sink: Unpin + 'static {
     /// One row, as buffered.
-    type Row: Clone + Send + Unpin + 'static;
+    type Row: Clone + std::fmt::Debug + Send + Unpin + 'static;
     /// Table name, for logs.
     const TABLE: &'static str;
     /// Bound parameters per row (the columns written).

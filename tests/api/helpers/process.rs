@@ -63,6 +63,26 @@ impl VaneProcess {
         after.split('/').next().and_then(|p| p.parse().ok()).expect("port in banner")
     }
 
+    /// SIGKILLs the process (no shutdown of any kind) and reaps it.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The process id (to read its memory and CPU from /proc).
+    #[cfg_attr(not(feature = "load-tool"), allow(dead_code))] // only the load-tool tests read it
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The process's memory figure `field` of `/proc/PID/status` (`VmRSS`, `VmHWM` = peak RSS), in bytes.
+    pub fn memory(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc status");
+        let line = status.lines().find(|l| l.starts_with(field)).expect("field in /proc status");
+        let kib: u64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("a number of kB");
+        kib * 1024
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();

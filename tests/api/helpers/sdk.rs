@@ -87,6 +87,16 @@ impl WsClient {
         }
     }
 
+    /// Waits until the server side is gone: a close frame, a socket error or the end of the stream.
+    pub async fn expect_gone(&mut self) {
+        loop {
+            match tokio::time::timeout(FRAME_TIMEOUT, self.ws.next()).await.expect("the socket ends in time") {
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// Proves the socket is open and every earlier frame was answered (or ignored): a ping must be answered with
     /// the exact pong frame, and it must be the next frame.
     pub async fn expect_alive(&mut self) {

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, Database, Statement};
 use uuid::Uuid;
+use vane_actors::ingest::amqp::dead_letter;
+use vane_actors::ingest::amqp::publisher::Publisher;
 use vane_actors::ingest::{AmqpIngestConfig, Ingest, IngestConfig};
 use vane_actors::store::{Store, StoreConfig};
 use vane_schema::wire::message::INSIGHTS_QUEUE;
@@ -175,5 +177,64 @@ async fn ingest_amqp_unreachable_broker_is_an_error_at_start() {
     let amqp =
         AmqpIngestConfig { url: "amqp://guest:guest@127.0.0.1:1/x".into(), connect_timeout: Duration::from_secs(2) };
     assert!(Ingest::amqp(store, fast(), amqp).await.is_err());
+    db.cleanup().await;
+}
+
+/// Publishes `body` straight into `queue` of the test's vhost, as another producer would.
+async fn publish_raw(vhost: &TestVhost, queue: &str, body: &[u8]) {
+    let amqp = AmqpIngestConfig { url: vhost.url(), connect_timeout: Duration::from_secs(5) };
+    let producer = Publisher::connect(&amqp).await.expect("connects");
+    producer.publish(&[(queue, body.to_vec())]).await.expect("confirmed");
+    producer.close().await;
+}
+
+#[actix_web::test]
+async fn ingest_amqp_undecodable_messages_are_dead_lettered_and_can_be_replayed() {
+    let (vhost, db) = (TestVhost::create(), TestDb::postgres().await);
+    let (ingest, store) = node(&vhost, &db, fast()).await;
+    let env = Uuid::new_v4();
+    let dead = dead_letter::queue_of(INSIGHTS_QUEUE);
+
+    // Act: a message of an unknown format between two valid calls.
+    ingest.track(env, items(0, 10, 2, false)).await.expect("confirmed");
+    publish_raw(&vhost, INSIGHTS_QUEUE, br#"{"format": "v99"}"#).await;
+    ingest.track(env, items(1, 10, 2, false)).await.expect("confirmed");
+
+    // Assert: the valid data is stored, the unknown message waits in the dead-letter queue (not lost).
+    assert_exactly(&store, &vhost, env, 2 * PER_CALL).await;
+    eventually(WAIT, "dead-lettered", || async { (queue_depth(&vhost, &dead).await == (1, 0)).then_some(()) }).await;
+
+    // Replay (what `vane replay-dead-letters` runs) with no consumer: the message is back in its queue.
+    ingest.shutdown().await;
+    let amqp = AmqpIngestConfig { url: vhost.url(), connect_timeout: Duration::from_secs(5) };
+    assert_eq!(dead_letter::replay(&amqp, INSIGHTS_QUEUE).await.expect("replays"), 1);
+    assert_eq!(queue_depth(&vhost, &dead).await, (0, 0));
+    assert_eq!(queue_depth(&vhost, INSIGHTS_QUEUE).await, (1, 0));
+    vhost.delete();
+    db.cleanup().await;
+}
+
+#[actix_web::test]
+async fn ingest_amqp_full_writers_hold_deliveries_until_the_database_returns() {
+    // Arrange: writers that fill up after one call, so an outage makes them refuse appends.
+    let (vhost, db) = (TestVhost::create(), TestDb::postgres().await);
+    let tiny = IngestConfig { batch_size: PER_CALL as usize, max_buffered_rows: PER_CALL as usize, ..fast() };
+    let (ingest, store) = node(&vhost, &db, tiny).await;
+    let env = Uuid::new_v4();
+
+    // Act: the database goes away while calls keep arriving (the broker confirms them).
+    database_reachable(&db, false).await;
+    for call in 0..10 {
+        ingest.track(env, items(call, 10, 2, false)).await.expect("confirmed by the broker");
+    }
+    eventually(WAIT, "writers notice", || async { (!ingest.status().database_ok).then_some(()) }).await;
+    let held = || async { (queue_depth(&vhost, INSIGHTS_QUEUE).await == (0, 10)).then_some(()) };
+    eventually(WAIT, "every delivery held by the consumer, none requeued", held).await;
+    database_reachable(&db, true).await;
+
+    // Assert
+    assert_exactly(&store, &vhost, env, 10 * PER_CALL).await;
+    ingest.shutdown().await;
+    vhost.delete();
     db.cleanup().await;
 }

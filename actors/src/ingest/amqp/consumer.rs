@@ -1,11 +1,17 @@
 //! `QueueConsumer<T>`: one per ingestion queue and node, feeding the node's writers. Every node consumes the same
 //! durable queues, so RabbitMQ spreads deliveries over the nodes (competing consumers).
 //!
-//! A delivery is acked only after the writer reports its rows committed; a writer that refuses (full, shutting
-//! down) gets the delivery nacked back to the queue for another attempt or another node. With the database down
-//! nothing is acked, the prefetch window fills and the broker keeps the rest. A cut connection is recovered by
-//! lapin (queue, qos and consumer replayed); acks of the old channel are void and RabbitMQ redelivers those
-//! messages, which storage absorbs (insight uuids are primary keys, users are upserted).
+//! A delivery is acked only after the writer reports its rows committed. A **full** writer (database down or
+//! slow) does not get the delivery nacked back at once — that would be a tight redelivery loop while the database
+//! is down — the consumer keeps it and appends it again after a backoff (100 ms doubling to 5 s); the deliveries it
+//! holds fill the prefetch window, so the broker stops sending until the writers drain: consumption pauses by
+//! itself. A writer that is shutting down gets the delivery nacked back to the queue for another node.
+//!
+//! A message that cannot be decoded will never become readable by this node: it is moved to its dead-letter queue
+//! ([`dead_letter`](super::dead_letter)) and acked once the copy is confirmed.
+//!
+//! A cut connection is recovered by lapin (queue, qos and consumer replayed); acks of the old channel are void and
+//! RabbitMQ redelivers those messages, which storage absorbs (insight uuids are primary keys, users are upserted).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -22,11 +28,16 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 use vane_schema::wire::message::{END_USERS_QUEUE, EndUserMessage, INSIGHTS_QUEUE, InsightMessage};
 
-use super::{AmqpError, AmqpIngestConfig, connect, declare_queue, decode};
+use super::{AmqpError, AmqpIngestConfig, connect, dead_letter, declare_queue, decode};
 use crate::ingest::writers::{Stored, Writers, stored};
+use crate::writer::WriterError;
 
 /// Wait before reconnecting after a subscription failed or the connection was lost for good.
 const RESTART_BACKOFF: Duration = Duration::from_secs(1);
+/// First wait before appending a delivery a full writer refused; doubles per refusal.
+const FULL_BACKOFF_MIN: Duration = Duration::from_millis(100);
+/// Longest wait between appends of a refused delivery.
+const FULL_BACKOFF_MAX: Duration = Duration::from_secs(5);
 
 /// A queue and where its messages go.
 pub trait Topic: Unpin + 'static {
@@ -86,7 +97,9 @@ pub struct QueueConsumer<T: Topic> {
     conn: Option<Connection>,
     /// The consuming channel.
     channel: Option<Channel>,
-    /// Deliveries handed to the writers and not yet settled.
+    /// Confirm-mode channel for dead letters (same connection).
+    dead_letters: Option<Channel>,
+    /// Deliveries taken and not yet settled (acked, nacked or dead-lettered).
     in_flight: usize,
     /// [`StopConsuming`] received: the stream ending is expected, do not reconnect.
     stopped: bool,
@@ -116,6 +129,7 @@ impl<T: Topic> QueueConsumer<T> {
             tag,
             conn: None,
             channel: None,
+            dead_letters: None,
             in_flight: 0,
             stopped: false,
             drain_waiters: Vec::new(),
@@ -124,28 +138,27 @@ impl<T: Topic> QueueConsumer<T> {
         })
     }
 
-    async fn subscribe(
-        config: AmqpIngestConfig,
-        tag: String,
-        prefetch: u16,
-    ) -> Result<(Connection, Channel, Consumer), AmqpError> {
+    async fn subscribe(config: AmqpIngestConfig, tag: String, prefetch: u16) -> Result<Subscription, AmqpError> {
         let conn = connect(&config, &format!("vane-ingest-consumer-{}", T::QUEUE)).await?;
         let channel = conn.create_channel().await?;
         declare_queue(&channel, T::QUEUE).await?;
+        let dead_letters = conn.create_channel().await?;
+        dead_letter::declare(&dead_letters, T::QUEUE).await?;
         channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
         let options = BasicConsumeOptions::default();
         let consumer =
             channel.basic_consume(T::QUEUE.into(), tag.as_str().into(), options, FieldTable::default()).await?;
-        Ok((conn, channel, consumer))
+        Ok(Subscription { conn, channel, dead_letters, consumer })
     }
 
-    fn subscribed(&mut self, result: Result<(Connection, Channel, Consumer), AmqpError>, ctx: &mut Context<Self>) {
+    fn subscribed(&mut self, result: Result<Subscription, AmqpError>, ctx: &mut Context<Self>) {
         match result {
-            Ok((conn, channel, consumer)) => {
+            Ok(Subscription { conn, channel, dead_letters, consumer }) => {
                 ctx.add_stream(conn.events_listener());
                 ctx.add_stream(consumer);
                 self.conn = Some(conn);
                 self.channel = Some(channel);
+                self.dead_letters = Some(dead_letters);
                 self.connected.store(true, Ordering::Relaxed);
                 tracing::info!(queue = T::QUEUE, prefetch = self.prefetch, "consuming");
             }
@@ -156,22 +169,57 @@ impl<T: Topic> QueueConsumer<T> {
         }
     }
 
-    /// Appends the delivery's messages and settles it once the writer reports.
+    /// Takes a delivery: appends its messages, or dead-letters it if it cannot be decoded.
     fn take(&mut self, delivery: Delivery, ctx: &mut Context<Self>) {
-        let messages = match decode::<T::Message>(&delivery.data) {
-            Ok(messages) => messages,
-            Err(e) => {
-                // It will never become readable: take it off the queue (dead-lettered if the broker has a DLX).
-                tracing::error!(queue = T::QUEUE, error = %e, "undecodable message rejected");
-                let nack = BasicNackOptions { requeue: false, ..BasicNackOptions::default() };
-                ctx.spawn(async move { settled(delivery.nack(nack).await) }.into_actor(self));
-                return;
+        self.in_flight += 1;
+        match decode::<T::Message>(&delivery.data) {
+            Ok(messages) => self.append(delivery, messages, 0, ctx),
+            Err(e) => self.dead_letter(delivery, &e.to_string(), ctx),
+        }
+    }
+
+    /// Hands the messages to the writers and settles the delivery once they report; a full writer gets them
+    /// again after a backoff (the delivery stays unacked meanwhile).
+    fn append(&mut self, delivery: Delivery, messages: Vec<T::Message>, refusals: u32, ctx: &mut Context<Self>) {
+        let rows = T::append(&self.writers, messages);
+        ctx.spawn(async move { stored(rows).await }.into_actor(self).map(move |outcome, act, ctx| {
+            match next_step(&outcome, act.stopped, refusals) {
+                Next::RetryAfter(delay) => {
+                    tracing::debug!(queue = T::QUEUE, ?delay, "writers full; delivery held and appended again later");
+                    ctx.run_later(delay, move |act, ctx| match decode::<T::Message>(&delivery.data) {
+                        Ok(messages) => act.append(delivery, messages, refusals + 1, ctx),
+                        Err(e) => act.dead_letter(delivery, &e.to_string(), ctx),
+                    });
+                }
+                Next::Settle => act.settle(settle(delivery, outcome), ctx),
+            }
+        }));
+    }
+
+    /// Moves an undecodable delivery to the dead-letter queue, then acks it; requeues it if that fails.
+    fn dead_letter(&mut self, delivery: Delivery, error: &str, ctx: &mut Context<Self>) {
+        tracing::error!(queue = T::QUEUE, error, "undecodable message moved to the dead-letter queue");
+        let channel = self.dead_letters.clone();
+        let error = error.to_owned();
+        let moved = async move {
+            let sent = match &channel {
+                Some(channel) => dead_letter::send(channel, T::QUEUE, &delivery.data, &error).await,
+                None => Err(AmqpError::Rejected),
+            };
+            match sent {
+                Ok(()) => settled(delivery.ack(BasicAckOptions::default()).await),
+                Err(e) => {
+                    tracing::warn!(queue = T::QUEUE, error = %e, "dead letter not confirmed; message requeued");
+                    settled(delivery.nack(BasicNackOptions { requeue: true, ..BasicNackOptions::default() }).await);
+                }
             }
         };
-        let rows = T::append(&self.writers, messages);
-        self.in_flight += 1;
-        let settle = async move { settle(delivery, stored(rows).await).await };
-        ctx.spawn(settle.into_actor(self).map(|(), act, _| {
+        self.settle(moved, ctx);
+    }
+
+    /// Runs a settling future, then counts the delivery as settled.
+    fn settle(&mut self, settling: impl Future<Output = ()> + 'static, ctx: &mut Context<Self>) {
+        ctx.spawn(settling.into_actor(self).map(|(), act, _| {
             act.in_flight -= 1;
             act.wake_drainers();
         }));
@@ -186,8 +234,41 @@ impl<T: Topic> QueueConsumer<T> {
     }
 }
 
-/// Acks a stored delivery, nacks (requeue) one the writer refused.
-async fn settle(delivery: Delivery, outcome: Result<(), crate::writer::WriterError>) {
+/// What to do with a delivery once the writers answered.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Ack it (stored) or requeue it (the writers will not take it: shutting down, stopped).
+    Settle,
+    /// Keep it unacked and append it again after this delay (the writers are full).
+    RetryAfter(Duration),
+}
+
+/// A full writer is waited for with a backoff of `100 ms × 2^refusals` up to 5 s — never an immediate requeue,
+/// which would make the broker redeliver in a tight loop while the database is down. Once consuming stopped
+/// (shutdown), a refused delivery goes back to the queue for another node.
+fn next_step(outcome: &Result<(), WriterError>, stopped: bool, refusals: u32) -> Next {
+    match outcome {
+        Err(WriterError::Overloaded { .. }) if !stopped => {
+            Next::RetryAfter(FULL_BACKOFF_MIN.saturating_mul(1 << refusals.min(6)).min(FULL_BACKOFF_MAX))
+        }
+        _ => Next::Settle,
+    }
+}
+
+/// What a successful subscription opened.
+struct Subscription {
+    /// The connection.
+    conn: Connection,
+    /// The consuming channel.
+    channel: Channel,
+    /// Confirm-mode channel for dead letters.
+    dead_letters: Channel,
+    /// The delivery stream.
+    consumer: Consumer,
+}
+
+/// Acks a stored delivery, nacks (requeue) one the writers will not take (shutting down, stopped).
+async fn settle(delivery: Delivery, outcome: Result<(), WriterError>) {
     match outcome {
         Ok(()) => settled(delivery.ack(BasicAckOptions::default()).await),
         Err(e) => {
@@ -222,6 +303,7 @@ impl<T: Topic> Supervised for QueueConsumer<T> {
         self.connected.store(false, Ordering::Relaxed);
         self.conn = None;
         self.channel = None;
+        self.dead_letters = None;
     }
 }
 
@@ -304,5 +386,22 @@ impl<T: Topic> Handler<Drain> for QueueConsumer<T> {
                 .into_actor(act)
             }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_writer_is_waited_for_with_backoff_and_never_requeued_at_once() {
+        let full = Err(WriterError::Overloaded { table: "events", buffered: 10 });
+        let delays: Vec<_> = (0..9).map(|n| next_step(&full, false, n)).collect();
+        assert_eq!(delays[0], Next::RetryAfter(Duration::from_millis(100)));
+        assert_eq!(delays[3], Next::RetryAfter(Duration::from_millis(800)));
+        assert_eq!(delays[8], Next::RetryAfter(FULL_BACKOFF_MAX));
+        assert_eq!(next_step(&full, true, 0), Next::Settle, "stopping: back to the queue for another node");
+        assert_eq!(next_step(&Err(WriterError::Closing("events")), false, 0), Next::Settle);
+        assert_eq!(next_step(&Ok(()), false, 0), Next::Settle);
     }
 }
