@@ -18,7 +18,7 @@ use vane_actors::store::Store;
 /// How often the monitor samples the dependencies.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
-/// Longest wait for one database ping before it counts as down.
+/// Longest wait for one database or cache ping before it counts as down.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A dependency's last known state.
@@ -133,7 +133,8 @@ pub(super) fn monitor(health: Arc<NodeHealth>, probes: Probes) {
             let db = tokio::time::timeout(PING_TIMEOUT, probes.store.ping()).await;
             health.set("database", matches!(db, Ok(Ok(_))));
             if probes.cache.as_redis().is_some() {
-                health.set("cache", probes.cache.is_healthy().await);
+                let cache = tokio::time::timeout(PING_TIMEOUT, probes.cache.is_healthy()).await;
+                health.set("cache", cache.unwrap_or(false));
             }
             let ingest = probes.ingest.status();
             if let Some(bus) = &probes.bus_health {
