@@ -1,5 +1,6 @@
 # Thin wrappers; the logic lives in cargo, .ci/run and docker/.
 .PHONY: run test lint bench bench-storm bench-held bench-fanout bench-large bench-ingest bench-polling ci services-up services-down sdk-deps test-clean
+.PHONY: run test lint bench ci services-up services-down sdk-deps test-clean cluster cluster-down
 
 run:
 	cargo run --release
@@ -45,10 +46,17 @@ ci:
 	bash .ci/run
 
 services-up:
-	docker compose -f docker/compose.yaml up -d --wait
+	docker compose -f docker/compose.yaml -f docker/compose.ports.yaml up -d --wait
 
 services-down:
-	docker compose -f docker/compose.yaml down -v
+	docker compose -f docker/compose.yaml -f docker/compose.ports.yaml down -v
+
+# Two local nodes behind Debian's nginx on :5100, Prometheus on :9091 (see scripts/cluster.sh).
+cluster:
+	scripts/cluster.sh up
+
+cluster-down:
+	scripts/cluster.sh down
 
 # Sweeps test databases, vhosts and Redis keys left behind by interrupted or failed test runs.
 test-clean:

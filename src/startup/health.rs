@@ -18,7 +18,7 @@ use vane_actors::store::Store;
 /// How often the monitor samples the dependencies.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
-/// Longest wait for one database ping before it counts as down.
+/// Longest wait for one database or cache ping before it counts as down.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A dependency's last known state.
@@ -133,12 +133,16 @@ pub(super) fn monitor(health: Arc<NodeHealth>, probes: Probes) {
             let db = tokio::time::timeout(PING_TIMEOUT, probes.store.ping()).await;
             health.set("database", matches!(db, Ok(Ok(_))));
             if probes.cache.as_redis().is_some() {
-                health.set("cache", probes.cache.is_healthy().await);
-            }
-            if let Some(bus) = &probes.bus_health {
-                health.set("broker", bus.load(Ordering::Relaxed));
+                let cache = tokio::time::timeout(PING_TIMEOUT, probes.cache.is_healthy()).await;
+                health.set("cache", cache.unwrap_or(false));
             }
             let ingest = probes.ingest.status();
+            if let Some(bus) = &probes.bus_health {
+                // The change listener's flag, and the ingestion connections to the same broker: either losing it
+                // means this node is cut off from the change feed (the listener's flag alone was seen to stay up
+                // while lapin retried a refused reconnect).
+                health.set("broker", bus.load(Ordering::Relaxed) && ingest.broker_connected != Some(false));
+            }
             health.set("ingest", ingest.database_ok && ingest.broker_connected != Some(false));
         }
     });

@@ -1,7 +1,9 @@
 //! Operating a real `vane` process: `/metrics` after real SDK traffic, readiness and `/status`, the SIGTERM drain.
 
+mod balancer;
 mod drain;
 mod metrics;
+mod readiness;
 mod startup;
 
 use std::path::Path;

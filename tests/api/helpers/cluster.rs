@@ -103,18 +103,19 @@ impl Cluster {
         (env["id"].as_str().expect("id").to_owned(), secret("server"), secret("client"))
     }
 
-    /// A node's `/health/readiness` body.
+    /// The node's readiness `status` (`ready`, `degraded`, `stale`, `draining`).
     pub async fn readiness(&self, node: usize) -> String {
         let res = self.http.get(format!("{}/health/readiness", self.base(node))).send().await.expect("answers");
-        res.text().await.unwrap_or_default()
+        let body: serde_json::Value = res.json().await.unwrap_or_default();
+        body["status"].as_str().unwrap_or_default().to_owned()
     }
 
-    /// Waits until every running node reports `Healthy` (bus, cache and ingestion connected).
+    /// Waits until every running node reports `ready` (database, bus, cache and ingestion up).
     pub async fn wait_healthy(&self, within: Duration) {
         for (i, (node, _)) in self.nodes.iter().enumerate() {
             if node.is_some() {
                 eventually(within, "the node to be healthy", || async {
-                    (self.readiness(i).await == "Healthy").then_some(())
+                    (self.readiness(i).await == "ready").then_some(())
                 })
                 .await;
             }

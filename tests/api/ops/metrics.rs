@@ -73,4 +73,46 @@ async fn metrics_after_real_sdk_traffic_match_the_traffic() {
     })
     .await;
     assert_eq!(closed.sum("vane_sessions", &[r#"sdk_type="server""#]), (sessions - 1) as f64);
+
+    // Every metric the Grafana dashboard queries is exported once insights were tracked too.
+    let track = json!([{"user": {"keyId": "u1", "name": "u1"},
+        "variations": [{"featureFlagKey": "checkout", "variation": {"id": "on", "value": "true"},
+                        "sendToExperiment": false, "timestamp": 1_719_750_000_000u64}]}]);
+    let res = node.http.post(format!("{}/api/public/insight/track", node.base)).header("authorization", &secret);
+    assert_eq!(res.json(&track).send().await.expect("answers").status(), 200);
+    let wanted = dashboard_metrics();
+    let all = eventually(WAIT, "every dashboard metric exported", || async {
+        let s = node.scrape().await;
+        let missing: Vec<_> = wanted.iter().filter(|m| !s.has(m)).collect();
+        if !missing.is_empty() {
+            eprintln!("not exported yet: {missing:?}");
+        }
+        missing.is_empty().then_some(s)
+    })
+    .await;
+    assert!(wanted.len() >= 10, "{wanted:?}");
+    assert!(all.sum("vane_ingest_accepted_total", &[r#"kind="event""#]) >= 1.0);
+}
+
+/// The metric names the provisioned dashboard queries (`_bucket` series are exported under the same name).
+fn dashboard_metrics() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docker/grafana/dashboards/vane.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("JSON");
+    let mut names: Vec<String> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .flat_map(|t| {
+            let expr = t["expr"].as_str().unwrap_or_default().to_owned();
+            expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("vane_") || w.starts_with("http_server_"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
