@@ -1,6 +1,5 @@
 # Thin wrappers; the logic lives in cargo, .ci/run and docker/.
-.PHONY: run test lint bench bench-storm bench-held bench-fanout bench-large bench-ingest bench-polling ci services-up services-down sdk-deps test-clean
-.PHONY: run test lint bench ci services-up services-down sdk-deps test-clean cluster cluster-down
+.PHONY: run test lint bench bench-storm bench-held bench-fanout bench-large bench-ingest bench-polling ci services-up services-down sdk-deps test-clean cluster cluster-down
 
 run:
 	cargo run --release
