@@ -110,11 +110,7 @@ pub(crate) async fn flag_insights(
     query: web::Query<WindowParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state)?;
-    let (env, key) = path.into_inner();
-    let env = env_id(&env)?;
-    let (from, to) = window(query.from.as_deref(), query.to.as_deref())?;
-    state.admin.flag(env, &key).await?;
+    let (env, key, (from, to)) = flag_window(&req, path, &query.from, &query.to, &state).await?;
     Ok(HttpResponse::Ok().json(report::flag_report(&state.store, env, &key, from, to).await?))
 }
 
@@ -162,14 +158,26 @@ pub(crate) async fn flag_series(
     query: web::Query<SeriesParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state)?;
-    let (env, key) = path.into_inner();
-    let env = env_id(&env)?;
-    let (from, to) = window(query.from.as_deref(), query.to.as_deref())?;
     let interval = interval(query.interval.as_deref())?;
-    state.admin.flag(env, &key).await?;
+    let (env, key, (from, to)) = flag_window(&req, path, &query.from, &query.to, &state).await?;
     let series = Experiments::new(state.store.clone()).series(env, &key, from, to, interval).await?;
     Ok(HttpResponse::Ok().json(series))
+}
+
+/// The authorized environment, an existing flag's key and the query window shared by the flag reports.
+async fn flag_window(
+    req: &HttpRequest,
+    path: web::Path<(String, String)>,
+    from: &Option<String>,
+    to: &Option<String>,
+    state: &AppState,
+) -> Result<(uuid::Uuid, String, (DateTime<Utc>, DateTime<Utc>)), ApiError> {
+    authorize(req, state)?;
+    let (env, key) = path.into_inner();
+    let env = env_id(&env)?;
+    let window = window(from.as_deref(), to.as_deref())?;
+    state.admin.flag(env, &key).await?;
+    Ok((env, key, window))
 }
 
 /// Mounts the report routes into the `/api/v1` scope.
