@@ -9,7 +9,7 @@ use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 use vane_schema::secret::SecretType;
 use vane_schema::wire::time::now_ms;
-use vane_schema::wire::{Fallthrough, FeatureFlag, RolloutVariation, Variation};
+use vane_schema::wire::{Condition, Fallthrough, FeatureFlag, RolloutVariation, Segment, TargetRule, Variation};
 
 use super::*;
 use crate::store::{NewEnvironment, StoreConfig};
@@ -185,4 +185,57 @@ async fn a_catch_up_failure_in_one_environment_does_not_hold_up_the_others_and_i
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(flag_keys(&registry, a).await, ["late-a"]);
+}
+
+#[actix::test]
+async fn catch_up_of_an_unchanged_segment_pushes_nothing_and_a_changed_one_pushes_its_flags() {
+    // Arrange: a loaded environment with a segment and a flag that targets it, one client and one server session.
+    let config =
+        StoreConfig { url: "sqlite::memory:".into(), max_connections: 1, acquire_timeout: Duration::from_secs(5) };
+    let store = Store::connect(&config).await.expect("sqlite");
+    store.migrate().await.expect("migrates");
+    let new = NewEnvironment { name: "a".into(), key: "a".into(), description: String::new() };
+    let env = store.create_environment(new).await.expect("env").id;
+    let mut segment = Segment {
+        id: Uuid::new_v4(),
+        env_id: env,
+        name: "beta".into(),
+        included: vec!["u1".into()],
+        created_at: now_ms(),
+        updated_at: now_ms(),
+        ..Segment::default()
+    };
+    let mut targeted = flag(env, "targeted");
+    targeted.rules = vec![TargetRule {
+        conditions: vec![Condition {
+            property: "User is in segment".into(),
+            value: Some(format!("[\"{}\"]", segment.id)),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }];
+    store.upsert_segment(&segment).await.expect("writes");
+    store.upsert_flag(&targeted).await.expect("writes");
+    let hub = Hub::new(store.clone(), Cache::none(), SnapshotRegistry::default()).start();
+    hub.send(LoadEnv(env)).await.expect("hub").expect("loads");
+    let release = Arc::new(Notify::new());
+    release.notify_one();
+    let (client, mut seen_client) = stub(&release);
+    connect(&hub, env, SecretType::Client, &client).await;
+
+    // Act: catch up twice with nothing changed, then once after a marker flag was written behind the hub's back.
+    hub.send(Resync).await.expect("hub");
+    hub.send(Resync).await.expect("hub");
+    store.upsert_flag(&flag(env, "marker")).await.expect("writes");
+    hub.send(Resync).await.expect("hub");
+
+    // Assert: the unchanged segment pushed nothing; the first push is the marker.
+    assert_eq!(next(&mut seen_client).await, Seen::Push("marker".into()));
+
+    // A segment changed behind the hub's back is applied by catch-up and pushes the flag that targets it.
+    segment.included = vec!["u2".into()];
+    segment.updated_at = now_ms() + chrono::Duration::milliseconds(5);
+    store.upsert_segment(&segment).await.expect("writes");
+    hub.send(Resync).await.expect("hub");
+    assert_eq!(next(&mut seen_client).await, Seen::Push("targeted".into()));
 }
