@@ -103,7 +103,6 @@ impl From<AccessError> for ApiError {
     fn from(e: AccessError) -> Self {
         match e {
             AccessError::Invalid(_) => Self::Unauthorized("missing, malformed or unknown secret"),
-            AccessError::Unavailable(e) => Self::Unavailable(e.into()),
         }
     }
 }
@@ -136,6 +135,7 @@ impl From<HubError> for ApiError {
     fn from(e: HubError) -> Self {
         match e {
             HubError::UnknownEnvironment(_) => Self::Unauthorized("unknown environment"),
+            HubError::SecretRevoked => Self::Unauthorized("the secret was revoked"),
             HubError::Store(e) => Self::Unavailable(e.into()),
             HubError::Interrupted => Self::Unavailable(anyhow::anyhow!("the hub restarted")),
         }

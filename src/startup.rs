@@ -15,6 +15,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use secrecy::ExposeSecret;
+use vane_actors::access::SecretIndex;
 use vane_actors::cache::{Cache, RedisCache};
 use vane_actors::changes::ChangeBus;
 use vane_actors::changes::amqp::{AmqpConfig, ChangePublisher};
@@ -72,9 +73,14 @@ fn connect_cache(settings: &Settings) -> anyhow::Result<Cache> {
 
 /// Starts the hub on an arbiter of its own and loads every environment, so the node serves its first SDK from
 /// memory.
-async fn start_hub(store: &Store, cache: &Cache, registry: &SnapshotRegistry) -> anyhow::Result<Addr<Hub>> {
-    let (s, c, r) = (store.clone(), cache.clone(), registry.clone());
-    let hub = Supervisor::start_in_arbiter(&Arbiter::new().handle(), move |_| Hub::new(s, c, r));
+async fn start_hub(
+    store: &Store,
+    cache: &Cache,
+    registry: &SnapshotRegistry,
+    secrets: &SecretIndex,
+) -> anyhow::Result<Addr<Hub>> {
+    let (s, c, r, i) = (store.clone(), cache.clone(), registry.clone(), secrets.clone());
+    let hub = Supervisor::start_in_arbiter(&Arbiter::new().handle(), move |_| Hub::new(s, c, r, i));
     for env in store.environments().await? {
         hub.send(LoadEnv(env.id)).await.context("hub")?.with_context(|| format!("loading environment {}", env.id))?;
     }
@@ -145,7 +151,8 @@ impl Application {
         let admin_token = bootstrap::prepare(&store, &settings, port, migrate).await?;
         let cache = connect_cache(&settings)?;
         let registry = SnapshotRegistry::default();
-        let hub = start_hub(&store, &cache, &registry).await?;
+        let secrets = SecretIndex::load(&store).await.context("loading the environments' secrets")?;
+        let hub = start_hub(&store, &cache, &registry, &secrets).await?;
         let (bus, bus_health) = start_bus(&settings, &hub).await?;
         let workers = if settings.http.workers == 0 { num_workers() } else { settings.http.workers };
         let ingest = start_ingest(&settings, &store).await?;
@@ -164,6 +171,7 @@ impl Application {
             cache,
             hub: hub.clone(),
             registry,
+            secrets,
             bus,
             bus_health,
             admin_token,

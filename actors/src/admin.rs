@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 use vane_schema::entity::environment;
-use vane_schema::secret::EnvSecret;
-use vane_schema::wire::change::{Change, EnvironmentDeleted};
+use vane_schema::secret::{EnvSecret, SecretType};
+use vane_schema::wire::change::{Change, EnvironmentDeleted, EnvironmentSecrets};
 use vane_schema::wire::time::millis;
 
 use crate::cache::Cache;
@@ -53,6 +53,8 @@ impl From<StoreError> for AdminError {
             StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
             e @ StoreError::InOtherEnvironment(_) => Self::Conflict(e.to_string()),
             StoreError::NoEnvironment => Self::NotFound("environment".into()),
+            StoreError::NoSecret => Self::NotFound("secret".into()),
+            e @ StoreError::LastSecret(_) => Self::Conflict(e.to_string()),
             other => Self::Store(other),
         }
     }
@@ -76,7 +78,7 @@ pub struct EnvironmentView {
     pub key: String,
     /// Free text.
     pub description: String,
-    /// One server and one client secret.
+    /// Its secrets: at least one server and one client secret.
     pub secrets: Vec<EnvSecret>,
     /// Creation time.
     #[serde(with = "millis")]
@@ -123,6 +125,7 @@ impl Admin {
         validate::key(&key)?;
         let name = if name.trim().is_empty() { key.clone() } else { name };
         let env = self.store.create_environment(NewEnvironment { name, key, description: String::new() }).await?;
+        self.announce(secrets_change(&env)).await;
         Ok(env.into())
     }
 
@@ -142,14 +145,25 @@ impl Admin {
 
     /// Deletes an environment with its flags and segments; its SDK sessions are closed on every node.
     pub async fn delete_environment(&self, id: Uuid) -> Result<(), AdminError> {
-        let env = self.environment(id).await?;
         if !self.store.delete_environment(id).await? {
             return Err(AdminError::NotFound(format!("environment {id}")));
         }
-        for secret in env.secrets {
-            self.cache.forget_secret(&secret.value).await;
-        }
         self.announce(Change::EnvironmentDeleted(EnvironmentDeleted { env_id: id })).await;
+        Ok(())
+    }
+
+    /// Adds a secret of `kind`; every node accepts it once the change reaches it.
+    pub async fn add_secret(&self, id: Uuid, kind: SecretType) -> Result<EnvSecret, AdminError> {
+        let (secret, env) = self.store.add_secret(id, kind).await?;
+        self.announce(secrets_change(&env)).await;
+        Ok(secret)
+    }
+
+    /// Revokes a secret: every node refuses it, and closes the sessions opened with it, once the change reaches it
+    /// (at the latest after its next catch-up).
+    pub async fn revoke_secret(&self, id: Uuid, value: &str) -> Result<(), AdminError> {
+        let env = self.store.revoke_secret(id, value).await?;
+        self.announce(secrets_change(&env)).await;
         Ok(())
     }
 
@@ -164,4 +178,9 @@ impl Admin {
             tracing::error!(error = %e, "change committed but not published; nodes will catch up");
         }
     }
+}
+
+/// The change carrying an environment's secrets as stored.
+fn secrets_change(env: &environment::Model) -> Change {
+    Change::EnvironmentSecrets(EnvironmentSecrets { env_id: env.id, updated_at: env.updated_at, secrets: env.secrets() })
 }

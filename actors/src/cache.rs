@@ -1,7 +1,7 @@
 //! The shared cache in front of the database, in FeatBit's Redis layout (featbit-protocol.md §6.4) under a
-//! configurable prefix: flags and segments as JSON strings with a per-environment index by `updatedAt`, and secrets
-//! as hashes. In embedded mode there is no shared cache: every node's snapshots and secret cache are in memory
-//! already, so [`Cache::none`] does nothing.
+//! configurable prefix: flags and segments as JSON strings with a per-environment index by `updatedAt`. Secrets are
+//! not cached here: every node holds them all in memory ([`crate::access::SecretIndex`]). In embedded mode there is
+//! no shared cache: every node's snapshots are in memory already, so [`Cache::none`] does nothing.
 //!
 //! The cache is never the source of truth: a Redis failure is logged and the caller falls back to the database;
 //! catch-up always reads the database.
@@ -13,7 +13,6 @@ use vane_schema::wire::{FeatureFlag, Segment};
 
 pub use self::redis::{CacheError, RedisCache};
 use crate::metrics::{attr, label, metrics};
-use crate::store::SecretInfo;
 
 /// The cache; cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -52,25 +51,6 @@ impl Cache {
         }
     }
 
-    /// A secret from the cache; `None` when not cached or Redis is unreachable.
-    pub async fn secret(&self, secret: &str) -> Option<SecretInfo> {
-        let r = self.redis.as_ref()?;
-        r.secret(secret).await.inspect_err(|e| fell_back(e, "secret")).ok().flatten()
-    }
-
-    /// Remembers a secret found in the database.
-    pub async fn put_secret(&self, secret: &str, info: SecretInfo) {
-        if let Some(r) = &self.redis {
-            log_failure(r.put_secret(secret, info).await, "secret");
-        }
-    }
-
-    /// Forgets a secret (its environment was deleted).
-    pub async fn forget_secret(&self, secret: &str) {
-        if let Some(r) = &self.redis {
-            log_failure(r.forget_secret(secret).await, "secret");
-        }
-    }
 
     /// An environment's flags and segments from the cache, when it holds them (`None`: ask the database).
     pub async fn environment(&self, env_id: Uuid) -> Option<(Vec<FeatureFlag>, Vec<Segment>)> {

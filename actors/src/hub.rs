@@ -21,10 +21,12 @@ use uuid::Uuid;
 use vane_schema::secret::SecretType;
 
 pub use messages::{
-    Connect, Disconnect, EnvDeleted, Evict, FlagChanged, LoadEnv, Push, PushKind, Resync, SegmentChanged, SessionCount,
+    Connect, Disconnect, EnvDeleted, Evict, FlagChanged, LoadEnv, Push, PushKind, RefreshSecrets, Resync,
+    SecretsChanged, SegmentChanged, SessionCount,
 };
 pub use registry::SnapshotRegistry;
 
+use crate::access::SecretIndex;
 use crate::cache::Cache;
 use crate::metrics::metrics;
 use crate::snapshot::EnvSnapshot;
@@ -49,6 +51,9 @@ pub enum HubError {
     /// The database could not be read.
     #[error("cannot load the environment")]
     Store(#[source] Arc<StoreError>),
+    /// The secret the session was opened with was revoked meanwhile.
+    #[error("the secret was revoked")]
+    SecretRevoked,
     /// The hub restarted before it could answer (the caller may retry).
     #[error("the hub restarted before answering")]
     Interrupted,
@@ -86,6 +91,8 @@ struct SessionHandle {
     push: Recipient<Push>,
     /// Tells a session to close (bypasses the bounded mailbox).
     evict: Recipient<Evict>,
+    /// The secret it was opened with.
+    secret_id: Uuid,
 }
 
 /// The node's hub.
@@ -96,6 +103,8 @@ pub struct Hub {
     cache: Cache,
     /// Published snapshots; the hub is its only writer.
     registry: SnapshotRegistry,
+    /// Every environment's secrets; the hub is its only writer once the node runs.
+    secrets: SecretIndex,
     /// Connected sessions by environment.
     sessions: HashMap<Uuid, HashMap<SessionId, SessionHandle>>,
     /// Next session id.
@@ -109,12 +118,13 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub reading environments from `store` and publishing snapshots to `registry`.
-    pub fn new(store: Store, cache: Cache, registry: SnapshotRegistry) -> Self {
+    /// A hub reading environments from `store`, publishing snapshots to `registry` and keeping `secrets` current.
+    pub fn new(store: Store, cache: Cache, registry: SnapshotRegistry, secrets: SecretIndex) -> Self {
         Self {
             store,
             cache,
             registry,
+            secrets,
             sessions: HashMap::new(),
             next_id: 0,
             loading: HashMap::new(),
@@ -170,5 +180,6 @@ impl Supervised for Hub {
 mod catch_up;
 mod handlers;
 mod load;
+mod secrets;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@
 //!   through bounded mailboxes;
 //! * [`session::SdkSession`] — one actor per SDK WebSocket (actix-ws I/O), answering pings and data-syncs from
 //!   the published snapshot and forwarding pushes;
-//! * [`access::Access`] — connection-token and secret checks, cache first, then the store;
+//! * [`access::Access`] — connection-token and secret checks, from every environment's secrets held in memory;
 //! * [`metrics`] — the node's OpenTelemetry instruments, recorded everywhere, exported by the server crate.
 //!
 //! Routing and HTTP status codes live in the server crate; nothing here knows about them.

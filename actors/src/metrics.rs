@@ -63,6 +63,9 @@ pub struct Metrics {
     pub cache_fallbacks: Counter<u64>,
     /// `vane.rate_limited`: requests or connects refused by a rate limit or cap, by `policy`.
     pub rate_limited: Counter<u64>,
+    /// `vane.secret.lookups`: SDK secrets checked, by `source`: `memory` (answered from the secret index) or
+    /// `store` (unknown here, its environment re-read from the database in the background).
+    pub secret_lookups: Counter<u64>,
     /// `vane.access.rejected`: SDK secrets or tokens refused, by `reason`.
     pub access_rejected: Counter<u64>,
     /// `vane.ingest.insights_dropped`: evaluation events dropped at intake (their flag has
@@ -86,7 +89,7 @@ pub mod attr {
     pub const CLOSE_CODE: &str = "close_code";
     /// `full` | `patch`.
     pub const EVENT_TYPE: &str = "event_type";
-    /// `bus` | `catch-up`.
+    /// `bus` | `catch-up` (change lag); `memory` | `store` (secret lookups).
     pub const SOURCE: &str = "source";
     /// `event` | `user`.
     pub const KIND: &str = "kind";
@@ -143,6 +146,7 @@ impl Metrics {
             dead_lettered: counter(m, "vane.ingest.dead_lettered", "{message}"),
             cache_fallbacks: counter(m, "vane.cache.fallbacks", "{read}"),
             rate_limited: counter(m, "vane.rate_limited", "{request}"),
+            secret_lookups: counter(m, "vane.secret.lookups", "{lookup}"),
             access_rejected: counter(m, "vane.access.rejected", "{request}"),
             insights_dropped: counter(m, "vane.ingest.insights_dropped", "{event}"),
             events_purged: counter(m, "vane.events.purged", "{row}"),

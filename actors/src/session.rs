@@ -29,7 +29,7 @@ use self::observe::Timing;
 use self::protocol::{Inbound, close};
 use crate::hub::{Connect, Disconnect, Evict, Hub, HubError, Push, SessionId, SnapshotRegistry};
 
-use crate::store::SecretInfo;
+use crate::access::SecretInfo;
 
 /// Called with every user a client SDK attaches (the end-user flow).
 pub type UserSink = Arc<dyn Fn(Uuid, &EndUser) + Send + Sync>;
@@ -149,10 +149,11 @@ impl SdkSession {
             kind: self.access.kind,
             push: ctx.address().recipient(),
             evict: ctx.address().recipient(),
+            secret_id: self.access.id,
         };
         ctx.wait(self.deps.hub.send(connect).into_actor(self).map(|res, act, ctx| match res {
             Ok(Ok(id)) => act.id = Some(id),
-            Ok(Err(HubError::UnknownEnvironment(_))) => {
+            Ok(Err(HubError::UnknownEnvironment(_) | HubError::SecretRevoked)) => {
                 act.close(ctx, close::INVALID_REQUEST, "invalid request, close by server")
             }
             Ok(Err(e)) => {
@@ -283,7 +284,9 @@ impl Handler<Evict> for SdkSession {
         self.id = None; // the hub already forgot this session
         match evict {
             Evict::TooSlow => self.close(ctx, close::TRY_AGAIN_LATER, "too slow, close by server"),
-            Evict::EnvironmentDeleted => self.close(ctx, close::INVALID_REQUEST, "invalid request, close by server"),
+            Evict::EnvironmentDeleted | Evict::SecretRevoked => {
+                self.close(ctx, close::INVALID_REQUEST, "invalid request, close by server")
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use sea_orm_migration::MigratorTrait;
 use vane_schema::entity::server_setting;
 use vane_schema::migration::Migrator;
 
-pub use environments::{NewEnvironment, SecretInfo, lock_environment_in};
+pub use environments::{NewEnvironment, lock_environment_in};
 pub use flags::{
     bump_flags_in, flag_by_key_in, flag_env_in, next_version, segment_env_in, segment_in, upsert_flag_in,
     upsert_segment_in,
@@ -46,6 +46,12 @@ pub enum StoreError {
     /// The environment of a flag or segment write no longer exists (deleted concurrently).
     #[error("the environment does not exist")]
     NoEnvironment,
+    /// The environment holds no such secret.
+    #[error("the environment has no such secret")]
+    NoSecret,
+    /// Revoking would leave the environment without a secret of this type.
+    #[error("the last {} secret of an environment cannot be revoked", .0.as_str())]
+    LastSecret(vane_schema::secret::SecretType),
 }
 
 /// Pool settings for [`Store::connect`].

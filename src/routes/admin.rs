@@ -108,7 +108,6 @@ pub(crate) async fn delete_environment(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     state.admin.delete_environment(env_id(&path)?).await?;
-    state.access.invalidate();
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use vane_actors::eval::EvalUser;
 use vane_actors::snapshot::{EnvSnapshot, client_flag};
-use vane_actors::store::SecretInfo;
+use vane_actors::access::SecretInfo;
 use vane_schema::secret::SecretType;
 use vane_schema::wire::EndUser;
 
@@ -26,7 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// The stored secret in `Authorization` (no scheme, as FeatBit SDKs send it).
 pub async fn sdk_access(req: &HttpRequest, state: &AppState) -> Result<SecretInfo, ApiError> {
     let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-    Ok(state.access.authorize_secret(header).await?)
+    Ok(state.access.authorize_secret(header)?)
 }
 
 fn timestamp(req: &HttpRequest) -> Result<i64, ApiError> {

@@ -30,17 +30,13 @@ async fn open_sdk_stream(
     let stream = stream.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
-        match state.access.authorize_stream(&params, unix_ms(&now_ms())).await {
+        match state.access.authorize_stream(&params, unix_ms(&now_ms())) {
             Ok(access) => {
                 SdkSession::start(access, ws, stream, state.session_deps.clone());
             }
             Err(AccessError::Invalid(why)) => {
                 tracing::info!(why, "streaming request refused");
                 let _ = ws.close(Some(reason(close::INVALID_REQUEST, "invalid request, close by server"))).await;
-            }
-            Err(AccessError::Unavailable(e)) => {
-                tracing::warn!(error = %e, "streaming request: store unavailable");
-                let _ = ws.close(Some(reason(close::UNAVAILABLE, "service unavailable, close by server"))).await;
             }
         }
     });

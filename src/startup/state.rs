@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use actix::Addr;
 use uuid::Uuid;
-use vane_actors::access::Access;
+use vane_actors::access::{Access, SecretIndex};
 use vane_actors::admin::Admin;
 use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
@@ -65,6 +65,7 @@ pub(super) struct Parts {
     pub cache: Cache,
     pub hub: Addr<Hub>,
     pub registry: SnapshotRegistry,
+    pub secrets: SecretIndex,
     pub bus: ChangeBus,
     pub bus_health: Option<Arc<AtomicBool>>,
     pub admin_token: String,
@@ -75,7 +76,7 @@ pub(super) struct Parts {
 impl AppState {
     pub(super) fn new(settings: &Settings, p: Parts) -> Self {
         let streaming = &settings.streaming;
-        let access = Access::new(p.store.clone(), p.cache.clone(), Duration::from_secs(streaming.token_expiry_seconds));
+        let access = Access::new(p.secrets, p.hub.clone(), Duration::from_secs(streaming.token_expiry_seconds));
         let config = SessionConfig {
             client_timeout: Duration::from_secs(streaming.client_timeout_seconds),
             outbound_queue: streaming.outbound_queue,

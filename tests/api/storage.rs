@@ -37,11 +37,18 @@ async fn exercise(store: &Store) {
     let secrets = env.secrets();
     assert_eq!(secrets.len(), 2);
     for s in &secrets {
-        let found = store.find_secret(&s.value).await.expect("looks up").expect("found");
-        assert_eq!((found.env_id, found.kind), (env.id, s.kind));
+        assert_eq!(vane_schema::secret::env_id(&s.value).expect("encodes its environment"), env.id);
     }
-    let unknown = vane_schema::secret::generate(env.id);
-    assert_eq!(store.find_secret(&unknown).await.expect("looks up"), None, "same env, not a stored secret");
+    // Rotation: add, revoke the old one; the last of a type stays; every edit bumps `updatedAt`.
+    let (added, after_add) = store.add_secret(env.id, SecretType::Server).await.expect("adds");
+    assert!(after_add.updated_at > env.updated_at && after_add.secrets().contains(&added));
+    let old = secrets.iter().find(|s| s.kind == SecretType::Server).expect("server secret");
+    let after_revoke = store.revoke_secret(env.id, &old.value).await.expect("revokes");
+    assert!(after_revoke.updated_at > after_add.updated_at && !after_revoke.secrets().contains(old));
+    let last = store.revoke_secret(env.id, &added.value).await;
+    assert!(matches!(last, Err(StoreError::LastSecret(SecretType::Server))), "{last:?}");
+    let unknown = store.revoke_secret(env.id, &vane_schema::secret::generate(env.id)).await;
+    assert!(matches!(unknown, Err(StoreError::NoSecret)), "{unknown:?}");
     assert!(secrets.iter().any(|s| s.kind == SecretType::Client));
     let dup =
         store.create_environment(NewEnvironment { name: "x".into(), key: "prod".into(), description: String::new() });

@@ -5,16 +5,11 @@ use std::time::Duration;
 use deadpool_redis::redis::{AsyncCommands, pipe};
 use deadpool_redis::{Config, Pool, Runtime};
 use uuid::Uuid;
-use vane_schema::secret::SecretType;
 use vane_schema::wire::time::unix_ms;
 use vane_schema::wire::{FeatureFlag, Segment};
 
-use crate::store::SecretInfo;
-
 /// Bound on every Redis round trip, so a hung Redis degrades to the database instead of stalling requests.
 const TIMEOUT: Duration = Duration::from_secs(2);
-/// Cached secrets expire so a revoked one stops working even if its deletion missed the cache.
-const SECRET_TTL_SECONDS: u64 = 600;
 
 /// Redis failures.
 #[derive(Debug, thiserror::Error)]
@@ -95,46 +90,6 @@ impl RedisCache {
             let mut c = self.pool.get().await?;
             let () = c.set(&key, json).await?;
             let () = c.zadd(&index, s.id.to_string(), unix_ms(&s.updated_at)).await?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// A cached secret.
-    pub async fn secret(&self, secret: &str) -> Result<Option<SecretInfo>, CacheError> {
-        let key = self.key(&format!("secret:{secret}"));
-        timed(async {
-            let mut c = self.pool.get().await?;
-            let (kind, env): (Option<String>, Option<String>) =
-                deadpool_redis::redis::cmd("HMGET").arg(&key).arg("type").arg("envId").query_async(&mut c).await?;
-            let kind = kind.as_deref().and_then(SecretType::parse);
-            let env_id = env.as_deref().and_then(|e| Uuid::parse_str(e).ok());
-            Ok(kind.zip(env_id).map(|(kind, env_id)| SecretInfo { env_id, kind }))
-        })
-        .await
-    }
-
-    /// Caches a secret.
-    pub async fn put_secret(&self, secret: &str, info: SecretInfo) -> Result<(), CacheError> {
-        let key = self.key(&format!("secret:{secret}"));
-        timed(async {
-            let mut c = self.pool.get().await?;
-            let () = pipe()
-                .hset_multiple(&key, &[("type", info.kind.as_str().to_owned()), ("envId", info.env_id.to_string())])
-                .expire(&key, SECRET_TTL_SECONDS as i64)
-                .query_async(&mut c)
-                .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Removes a cached secret.
-    pub async fn forget_secret(&self, secret: &str) -> Result<(), CacheError> {
-        let key = self.key(&format!("secret:{secret}"));
-        timed(async {
-            let mut c = self.pool.get().await?;
-            let () = c.del(&key).await?;
             Ok(())
         })
         .await

@@ -20,6 +20,9 @@ impl Handler<Connect> for Hub {
     type Result = ResponseFuture<Result<SessionId, HubError>>;
 
     fn handle(&mut self, msg: Connect, ctx: &mut Self::Context) -> Self::Result {
+        if self.secrets.revoked(msg.env_id, msg.secret_id) {
+            return Box::pin(async { Err(HubError::SecretRevoked) });
+        }
         if self.registry.get(msg.env_id).is_some() {
             let id = self.register(msg);
             return Box::pin(async move { Ok(id) });

@@ -8,7 +8,7 @@ use bytestring::ByteString;
 use uuid::Uuid;
 use vane_schema::secret::SecretType;
 use vane_schema::wire::FeatureFlag;
-use vane_schema::wire::change::SegmentChange;
+use vane_schema::wire::change::{EnvironmentSecrets, SegmentChange};
 
 use super::{HubError, SessionId};
 use crate::snapshot::{EnvSnapshot, SnapFlag};
@@ -25,6 +25,8 @@ pub struct Connect {
     pub push: Recipient<Push>,
     /// Unbounded close channel.
     pub evict: Recipient<Evict>,
+    /// The secret the session was opened with (closed with 4003 when it is revoked).
+    pub secret_id: Uuid,
 }
 
 /// A session is gone.
@@ -63,6 +65,18 @@ pub struct SegmentChanged {
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
 pub struct EnvDeleted(pub Uuid);
+
+/// An environment was created or its secrets rotated (from the bus): update the secret index and close the
+/// sessions opened with a revoked secret.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct SecretsChanged(pub EnvironmentSecrets);
+
+/// A secret of this known environment was unknown here: re-read the environment's secrets (throttled by the
+/// index, so a flood of unknown secrets costs one read per environment per window).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct RefreshSecrets(pub Uuid);
 
 /// Catch up from the database: apply to every loaded environment whatever is newer there (after a broker
 /// reconnect, on start, periodically).
@@ -116,4 +130,6 @@ pub enum Evict {
     TooSlow,
     /// Its environment was deleted (close 4003: the secret is gone for good).
     EnvironmentDeleted,
+    /// The secret it was opened with was revoked (close 4003).
+    SecretRevoked,
 }

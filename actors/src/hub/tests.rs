@@ -85,7 +85,7 @@ async fn hub_with_env() -> (Addr<Hub>, Uuid, Uuid) {
     let new = |key: &str| NewEnvironment { name: key.into(), key: key.into(), description: String::new() };
     let a = store.create_environment(new("a")).await.expect("env").id;
     let b = store.create_environment(new("b")).await.expect("env").id;
-    (Hub::new(store, Cache::none(), SnapshotRegistry::default()).start(), a, b)
+    (Hub::new(store, Cache::none(), SnapshotRegistry::default(), Default::default()).start(), a, b)
 }
 
 fn stub(release: &Arc<Notify>) -> (Addr<Stub>, mpsc::UnboundedReceiver<Seen>) {
@@ -94,7 +94,7 @@ fn stub(release: &Arc<Notify>) -> (Addr<Stub>, mpsc::UnboundedReceiver<Seen>) {
 }
 
 async fn connect(hub: &Addr<Hub>, env_id: Uuid, kind: SecretType, s: &Addr<Stub>) -> SessionId {
-    let msg = Connect { env_id, kind, push: s.clone().recipient(), evict: s.clone().recipient() };
+    let msg = Connect { env_id, kind, push: s.clone().recipient(), evict: s.clone().recipient(), secret_id: Uuid::nil() };
     hub.send(msg).await.expect("hub").expect("connects")
 }
 
@@ -159,7 +159,7 @@ async fn a_catch_up_failure_in_one_environment_does_not_hold_up_the_others_and_i
     let a = store.create_environment(new("a")).await.expect("env").id;
     let b = store.create_environment(new("b")).await.expect("env").id;
     let registry = SnapshotRegistry::default();
-    let hub = Hub::new(store.clone(), Cache::none(), registry.clone()).start();
+    let hub = Hub::new(store.clone(), Cache::none(), registry.clone(), Default::default()).start();
     for env in [a, b] {
         hub.send(LoadEnv(env)).await.expect("hub").expect("loads");
     }
@@ -216,7 +216,7 @@ async fn catch_up_of_an_unchanged_segment_pushes_nothing_and_a_changed_one_pushe
     }];
     store.upsert_segment(&segment).await.expect("writes");
     store.upsert_flag(&targeted).await.expect("writes");
-    let hub = Hub::new(store.clone(), Cache::none(), SnapshotRegistry::default()).start();
+    let hub = Hub::new(store.clone(), Cache::none(), SnapshotRegistry::default(), Default::default()).start();
     hub.send(LoadEnv(env)).await.expect("hub").expect("loads");
     let release = Arc::new(Notify::new());
     release.notify_one();

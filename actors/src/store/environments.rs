@@ -6,19 +6,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use vane_schema::entity::environment;
-use vane_schema::secret::{self, EnvSecret, SecretType};
+use vane_schema::secret::{EnvSecret, SecretType};
 use vane_schema::wire::time::now_ms;
 
 use super::{Store, StoreError};
-
-/// What a valid SDK secret grants: its environment and whether it is a server or client key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SecretInfo {
-    /// The environment.
-    pub env_id: Uuid,
-    /// Server or client.
-    pub kind: SecretType,
-}
 
 /// Input of [`Store::create_environment`].
 #[derive(Debug, Clone)]
@@ -96,11 +87,50 @@ impl Store {
         Ok(environment::Entity::find().count(self.connection()).await?)
     }
 
-    /// Looks a secret up: its environment is decoded from the secret, then the secret must be one of that
-    /// environment's stored secrets (exact match). `None` for unknown or structurally invalid secrets.
-    pub async fn find_secret(&self, value: &str) -> Result<Option<SecretInfo>, StoreError> {
-        let Ok(env_id) = secret::env_id(value) else { return Ok(None) };
-        let Some(env) = self.environment(env_id).await? else { return Ok(None) };
-        Ok(env.secrets().into_iter().find(|s| s.value == value).map(|s| SecretInfo { env_id, kind: s.kind }))
+    /// Adds a new random secret of `kind` to an environment; returns it with the environment as now stored.
+    pub async fn add_secret(&self, id: Uuid, kind: SecretType) -> Result<(EnvSecret, environment::Model), StoreError> {
+        self.edit_secrets(id, |secrets| {
+            let secret = EnvSecret::generate(id, kind);
+            secrets.push(secret.clone());
+            Ok(secret)
+        })
+        .await
+    }
+
+    /// Revokes a secret of an environment; the last secret of its type cannot be revoked (an environment always
+    /// keeps a way in for each SDK type). Returns the environment as now stored.
+    pub async fn revoke_secret(&self, id: Uuid, value: &str) -> Result<environment::Model, StoreError> {
+        let edit = |secrets: &mut Vec<EnvSecret>| {
+            let at = secrets.iter().position(|s| s.value == value).ok_or(StoreError::NoSecret)?;
+            let kind = secrets[at].kind;
+            if secrets.iter().filter(|s| s.kind == kind).count() == 1 {
+                return Err(StoreError::LastSecret(kind));
+            }
+            secrets.remove(at);
+            Ok(())
+        };
+        Ok(self.edit_secrets(id, edit).await?.1)
+    }
+
+    /// Changes an environment's secrets in one transaction holding the row (`FOR UPDATE`, ordered like a deletion),
+    /// bumping `updatedAt` strictly so every node can tell the newer secret list from an older one.
+    async fn edit_secrets<T>(
+        &self,
+        id: Uuid,
+        edit: impl FnOnce(&mut Vec<EnvSecret>) -> Result<T, StoreError>,
+    ) -> Result<(T, environment::Model), StoreError> {
+        let txn = self.begin_write().await?;
+        let select = environment::Entity::find_by_id(id);
+        let select = if txn.get_database_backend() == DbBackend::Postgres { select.lock_exclusive() } else { select };
+        let env = select.one(&txn).await?.ok_or(StoreError::NoEnvironment)?;
+        let mut secrets = env.secrets();
+        let out = edit(&mut secrets)?;
+        let updated_at = now_ms().max(env.updated_at + chrono::Duration::milliseconds(1));
+        let mut row: environment::ActiveModel = env.into();
+        row.secrets = Set(serde_json::to_value(&secrets).unwrap_or_default());
+        row.updated_at = Set(updated_at);
+        let env = row.update(&txn).await?;
+        txn.commit().await?;
+        Ok((out, env))
     }
 }

@@ -1,11 +1,14 @@
 //! Change messages between nodes (featbit-protocol.md §6.1): routing keys are FeatBit's topic names, bodies are
 //! FeatBit's JSON, so a FeatBit API server publishing to the same exchange drives Vane nodes too.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::flag::FeatureFlag;
 use super::segment::Segment;
+use super::time::millis;
+use crate::secret::EnvSecret;
 
 /// Routing key of flag changes; the body is the full flag JSON.
 pub const FLAG_CHANGE: &str = "featbit-feature-flag-change";
@@ -13,6 +16,9 @@ pub const FLAG_CHANGE: &str = "featbit-feature-flag-change";
 pub const SEGMENT_CHANGE: &str = "featbit-segment-change";
 /// Routing key of environment deletions (Vane's own); the body is an [`EnvironmentDeleted`].
 pub const ENVIRONMENT_DELETED: &str = "vane-environment-deleted";
+/// Routing key of an environment's secrets after a creation or rotation (Vane's own); the body is an
+/// [`EnvironmentSecrets`].
+pub const ENVIRONMENT_SECRETS: &str = "vane-environment-secrets";
 
 /// Body of a segment change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +38,20 @@ pub struct EnvironmentDeleted {
     pub env_id: Uuid,
 }
 
+/// Body of a secrets change: the environment's whole secret list, so applying it is idempotent and a node that
+/// missed an earlier one converges with the next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentSecrets {
+    /// The environment.
+    pub env_id: Uuid,
+    /// The environment's `updatedAt` after the change: a version, older lists are ignored.
+    #[serde(with = "millis")]
+    pub updated_at: DateTime<Utc>,
+    /// Every secret the environment holds now.
+    pub secrets: Vec<EnvSecret>,
+}
+
 /// Any change, decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -41,6 +61,8 @@ pub enum Change {
     Segment(SegmentChange),
     /// An environment and everything in it was deleted.
     EnvironmentDeleted(EnvironmentDeleted),
+    /// An environment was created or its secrets were rotated.
+    EnvironmentSecrets(EnvironmentSecrets),
 }
 
 /// A message whose routing key or body is not a change.
@@ -61,6 +83,7 @@ impl Change {
             Self::Flag(_) => FLAG_CHANGE,
             Self::Segment(_) => SEGMENT_CHANGE,
             Self::EnvironmentDeleted(_) => ENVIRONMENT_DELETED,
+            Self::EnvironmentSecrets(_) => ENVIRONMENT_SECRETS,
         }
     }
 
@@ -70,6 +93,7 @@ impl Change {
             Self::Flag(f) => f.env_id,
             Self::Segment(s) => s.segment.env_id,
             Self::EnvironmentDeleted(e) => e.env_id,
+            Self::EnvironmentSecrets(e) => e.env_id,
         }
     }
 
@@ -79,6 +103,7 @@ impl Change {
             Self::Flag(f) => serde_json::to_vec(f),
             Self::Segment(s) => serde_json::to_vec(s),
             Self::EnvironmentDeleted(e) => serde_json::to_vec(e),
+            Self::EnvironmentSecrets(e) => serde_json::to_vec(e),
         };
         body.unwrap_or_default()
     }
@@ -90,6 +115,7 @@ impl Change {
             FLAG_CHANGE => serde_json::from_slice(body).map(Self::Flag).map_err(|e| err(Some(e))),
             SEGMENT_CHANGE => serde_json::from_slice(body).map(Self::Segment).map_err(|e| err(Some(e))),
             ENVIRONMENT_DELETED => serde_json::from_slice(body).map(Self::EnvironmentDeleted).map_err(|e| err(Some(e))),
+            ENVIRONMENT_SECRETS => serde_json::from_slice(body).map(Self::EnvironmentSecrets).map_err(|e| err(Some(e))),
             _ => Err(err(None)),
         }
     }
@@ -111,6 +137,11 @@ mod tests {
             Change::Flag(flag.clone()),
             Change::Segment(seg),
             Change::EnvironmentDeleted(EnvironmentDeleted { env_id: flag.env_id }),
+            Change::EnvironmentSecrets(EnvironmentSecrets {
+                env_id: flag.env_id,
+                updated_at: crate::wire::time::now_ms(),
+                secrets: vec![EnvSecret::generate(flag.env_id, crate::secret::SecretType::Client)],
+            }),
         ] {
             let decoded = Change::decode(change.routing_key(), &change.to_json()).expect("decodes");
             assert_eq!(decoded, change);

@@ -49,7 +49,7 @@ async fn sessions_connect_and_receive_pushes_while_a_catch_up_waits_on_the_datab
     let store = seed::store(&db.url).await;
     let env = seed::env(&store).await;
     let registry = SnapshotRegistry::default();
-    let hub = Hub::new(store.clone(), Cache::none(), registry.clone()).start();
+    let hub = Hub::new(store.clone(), Cache::none(), registry.clone(), Default::default()).start();
     hub.send(LoadEnv(env.id)).await.expect("hub").expect("loads");
     store.upsert_flag(&seed::bool_flag(env.id, "found-by-catch-up")).await.expect("writes");
     let locker = Database::connect(&db.url).await.expect("connects");
@@ -73,6 +73,7 @@ async fn sessions_connect_and_receive_pushes_while_a_catch_up_waits_on_the_datab
         kind: SecretType::Server,
         push: recorder.clone().recipient(),
         evict: recorder.recipient(),
+        secret_id: uuid::Uuid::nil(),
     };
     let registered = tokio::time::timeout(Duration::from_secs(2), hub.send(connect)).await;
     registered.expect("the hub answers while the catch-up waits").expect("hub").expect("registers");
