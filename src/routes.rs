@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod reports;
 pub mod sdk;
+pub mod secrets;
 pub mod streaming;
 
 use actix_cors::Cors;

@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, experiments, reports};
+use super::{admin, experiments, reports, secrets};
 
 /// The document.
 #[derive(OpenApi)]
@@ -14,6 +14,7 @@ use super::{admin, experiments, reports};
         Every write is pushed to connected SDKs on every node."),
     paths(
         admin::create_environment, admin::list_environments, admin::get_environment, admin::delete_environment,
+        secrets::add_secret, secrets::revoke_secret,
         admin::list_flags, admin::get_flag, admin::put_flag, admin::patch_flag, admin::archive_flag,
         admin::list_segments, admin::get_segment, admin::put_segment, admin::archive_segment,
         reports::list_end_users, reports::flag_insights, reports::flag_series,

@@ -19,6 +19,7 @@ mod ops;
 mod sdk_browser;
 mod sdk_node;
 mod sdk_python;
+mod secrets;
 mod storage;
 mod streaming;
 mod track;
