@@ -12,7 +12,7 @@ LB=${VANE_CLUSTER_LB_PORT:-5100}
 NODE_PORTS=(5101 5102)
 PROM_PORT=${VANE_CLUSTER_PROM_PORT:-9091}
 DB=${VANE_CLUSTER_DB:-vane_cluster}
-TOKEN=${VANE__ADMIN__TOKEN:-local-cluster-admin-token}
+TOKEN=${VANE__ADMIN__TOKEN:-$(openssl rand -hex 32)}
 
 render() { # template output
 	sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@USER@|$(id -un)|g" -e "s|@LISTEN@|127.0.0.1:$LB|g" \

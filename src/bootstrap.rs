@@ -1,5 +1,8 @@
 //! First-start bootstrap: the admin token (configured, or generated once and stored so every node agrees) and, on
 //! an empty database, a demo environment with sample flags whose secrets are printed with a copy-paste snippet.
+//!
+//! The admin token never reaches a log or the database: only its hash is stored, and a generated token is written
+//! to `admin.token_file` (mode 0600) by the node that generated it, which prints only the path.
 
 mod demo;
 mod lock;
@@ -11,10 +14,11 @@ use vane_actors::store::{NewEnvironment, Store};
 use vane_schema::entity::server_setting::ADMIN_TOKEN;
 use vane_schema::secret::SecretType;
 
+use crate::admin_auth::{hash_token, is_hash};
 use crate::settings::Settings;
 
 /// Under the start-up lock (Postgres): applies pending migrations (or, with `migrate == false`, refuses to start
-/// while any is pending), then runs [`first_start`]. Returns the admin token in force.
+/// while any is pending), then runs [`first_start`]. Returns the hash of the admin token in force.
 pub async fn prepare(store: &Store, settings: &Settings, port: u16, migrate: bool) -> anyhow::Result<String> {
     let lock = lock::acquire(store).await?;
     if migrate {
@@ -35,15 +39,23 @@ pub async fn prepare(store: &Store, settings: &Settings, port: u16, migrate: boo
 }
 
 /// Resolves the admin token and creates the demo environment when the database is empty and the demo is enabled.
-/// Returns the admin token in force.
+/// Returns the hash of the admin token in force.
 pub async fn first_start(store: &Store, settings: &Settings, port: u16) -> anyhow::Result<String> {
-    let (token, generated) = admin_token(store, settings).await?;
+    let token = admin_token(store, settings).await?;
+    let where_token = match &token.generated {
+        Some(plain) => {
+            write_token_file(&settings.admin.token_file, plain)?;
+            format!("written to {} (readable by this user only)", settings.admin.token_file)
+        }
+        None if settings.admin.token.is_some() => "as configured (admin.token)".to_owned(),
+        None => "generated earlier; only its hash is stored (see admin.token_file where it was generated)".to_owned(),
+    };
     let empty = store.environment_count().await? == 0;
     if !(empty && settings.demo.enabled) {
-        if generated {
-            println!("Vane admin token (management API, Authorization: Bearer …): {token}");
+        if token.generated.is_some() {
+            println!("Vane admin token (management API, Authorization: Bearer …): {where_token}");
         }
-        return Ok(token);
+        return Ok(token.hash);
     }
     let env = store
         .create_environment(NewEnvironment {
@@ -57,23 +69,60 @@ pub async fn first_start(store: &Store, settings: &Settings, port: u16) -> anyho
         store.upsert_flag(&flag).await.context("creating the demo flags")?;
     }
     let secret = |kind| env.secrets().into_iter().find(|s| s.kind == kind).map(|s| s.value).unwrap_or_default();
-    println!("{}", banner(&secret(SecretType::Server), &secret(SecretType::Client), &token, port));
-    Ok(token)
+    println!("{}", banner(&secret(SecretType::Server), &secret(SecretType::Client), &where_token, port));
+    Ok(token.hash)
 }
 
-/// The configured token, else the stored one, else a new one stored now (`true` when this call generated it).
-async fn admin_token(store: &Store, settings: &Settings) -> anyhow::Result<(String, bool)> {
+/// The admin token in force.
+struct AdminToken {
+    /// `sha256:<hex>`.
+    hash: String,
+    /// The token itself, when this call generated it.
+    generated: Option<String>,
+}
+
+/// The configured token, else the stored one, else a new one stored (hashed) now.
+async fn admin_token(store: &Store, settings: &Settings) -> anyhow::Result<AdminToken> {
     if let Some(token) = &settings.admin.token {
-        return Ok((token.expose_secret().to_owned(), false));
+        return Ok(AdminToken { hash: hash_token(token.expose_secret().trim()), generated: None });
     }
-    if let Some(token) = store.setting(ADMIN_TOKEN).await? {
-        return Ok((token, false));
+    if let Some(stored) = store.setting(ADMIN_TOKEN).await? {
+        if is_hash(&stored) {
+            return Ok(AdminToken { hash: stored, generated: None });
+        }
+        // A plaintext token stored by an older version: keep it working, store only its hash from now on.
+        let hash = hash_token(stored.trim());
+        store.put_setting(ADMIN_TOKEN, &hash).await?;
+        return Ok(AdminToken { hash, generated: None });
     }
-    let mut bytes = [0u8; 24];
+    let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let stored = store.setting_or_insert(ADMIN_TOKEN, &fresh).await?;
-    Ok((stored.clone(), stored == fresh))
+    let hash = hash_token(&fresh);
+    let stored = store.setting_or_insert(ADMIN_TOKEN, &hash).await?;
+    // Another node starting at the same time may have won; then only it knows the token.
+    Ok(AdminToken { generated: (stored == hash).then_some(fresh), hash: stored })
+}
+
+/// Writes a generated token to `path`, readable and writable by this user only.
+fn write_token_file(path: &str, token: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let path = std::path::Path::new(path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing the admin token to {} (admin.token_file)", path.display()))?;
+    // `mode` applies only to a new file; an existing one is narrowed too.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    writeln!(file, "{token}")?;
+    Ok(())
 }
 
 fn banner(server: &str, client: &str, admin: &str, port: u16) -> String {
@@ -97,11 +146,11 @@ fn banner(server: &str, client: &str, admin: &str, port: u16) -> String {
     )
 }
 
-/// `vane secrets`: every environment's secrets and the admin token.
+/// `vane secrets`: every environment's secrets, and where the admin token is (it is never shown again).
 pub async fn print_secrets(store: &Store, settings: &Settings) -> anyhow::Result<()> {
     use std::io::Write as _;
-    let (token, _) = admin_token(store, settings).await?;
-    let mut text = format!("admin token: {token}\n");
+    let source = if settings.admin.token.is_some() { "admin.token" } else { settings.admin.token_file.as_str() };
+    let mut text = format!("admin token: only its hash is stored; see {source}\n");
     for env in store.environments().await? {
         text.push_str(&format!("environment {} ({}, key {:?})\n", env.id, env.name, env.key));
         for s in env.secrets() {

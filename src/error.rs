@@ -48,6 +48,9 @@ pub enum ApiError {
     /// The body is larger than `http.max_body_bytes`.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// Too many failed admin authentications from this address; `Retry-After` says when to come back.
+    #[error("too many failed attempts; retry after {} s", whole_seconds(*.0))]
+    AdminLocked(std::time::Duration),
     /// The resource exists already or changed concurrently.
     #[error("{0}")]
     Conflict(String),
@@ -78,6 +81,7 @@ impl ApiError {
             Self::BadRequest { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::AdminLocked(_) => "rate_limited",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
             Self::Unexpected(_) => "internal",
@@ -170,6 +174,7 @@ impl ResponseError for ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::AdminLocked(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -180,6 +185,15 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unavailable(_) | Self::Unexpected(_)) {
             tracing::error!(error = ?self, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody { error: self.code(), message: self.to_string() })
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::AdminLocked(wait) = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, whole_seconds(*wait)));
+        }
+        response.json(ErrorBody { error: self.code(), message: self.to_string() })
     }
+}
+
+/// Whole seconds for `Retry-After`, rounded up so a client never comes back too early.
+fn whole_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_millis().div_ceil(1000).max(1) as u64
 }

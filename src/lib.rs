@@ -1,6 +1,7 @@
 //! The Vane server: process wiring, settings, telemetry and the HTTP surface. Runtime behaviour (evaluation,
 //! actors, storage) lives in `vane-actors`; data shapes in `vane-schema`.
 
+pub mod admin_auth;
 pub mod bootstrap;
 pub mod cli;
 pub mod error;

@@ -106,9 +106,24 @@ pub struct CacheSettings {
 /// `[admin]`
 #[derive(Debug, Deserialize)]
 pub struct AdminSettings {
-    /// Bearer token of `/api/v1` (`VANE__ADMIN__TOKEN`); generated and stored when unset.
+    /// Bearer token of `/api/v1` (`VANE__ADMIN__TOKEN`), at least [`MIN_ADMIN_TOKEN_LEN`] characters; generated
+    /// on first start when unset (only its hash is stored).
     pub token: Option<SecretString>,
+    /// Where a generated token is written (mode 0600) on first start; only this path is printed.
+    pub token_file: String,
+    /// A separate listen address serving only `/api/v1` (which the main address then no longer serves).
+    pub addr: Option<String>,
+    /// Failed authentications one source address may make per window before it gets 429.
+    pub max_failures: u32,
+    /// The failure window, in seconds.
+    pub failure_window_seconds: u64,
 }
+
+/// Shortest accepted admin token.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 32;
+
+/// Documented example values that must never work as a token (case-insensitive substrings).
+const PLACEHOLDERS: [&str; 5] = ["change-me", "changeme", "replace-me", "example", "placeholder"];
 
 /// `[streaming]`
 #[derive(Debug, Deserialize)]
@@ -178,8 +193,10 @@ impl Settings {
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).required(true));
         }
-        let env = Environment::with_prefix("VANE").prefix_separator("__").separator("__").try_parsing(true).source(env);
-        let settings: Self = builder.add_source(env).build()?.try_deserialize()?;
+        let env = Environment::with_prefix("VANE").prefix_separator("__").separator("__").source(env);
+        let mut settings: Self = builder.add_source(env).build()?.try_deserialize()?;
+        // `VANE__ADMIN__TOKEN=` (empty, e.g. from a template) means unset.
+        settings.admin.token = settings.admin.token.filter(|t| !t.expose_secret().trim().is_empty());
         settings.validate()?;
         Ok(settings)
     }
@@ -202,8 +219,14 @@ impl Settings {
         if !scheme(&self.cache.redis_url, ["redis://", "rediss://"]) {
             return invalid("cache.redis_url", "expected redis://… or rediss://…");
         }
-        if self.admin.token.as_ref().is_some_and(|t| t.expose_secret().trim().len() < 8) {
-            return invalid("admin.token", "must be at least 8 characters");
+        if let Some(problem) = self.admin.token.as_ref().and_then(|t| admin_token_problem(t.expose_secret())) {
+            return invalid("admin.token", problem);
+        }
+        if self.admin.addr.as_deref().is_some_and(|a| a.parse::<SocketAddr>().is_err()) {
+            return invalid("admin.addr", "expected HOST:PORT, e.g. 127.0.0.1:5101");
+        }
+        if self.admin.max_failures == 0 || self.admin.failure_window_seconds == 0 {
+            return invalid("admin", "max_failures and failure_window_seconds must be ≥ 1");
         }
         if self.streaming.outbound_queue == 0 || self.streaming.max_frame_bytes < 1024 {
             return invalid("streaming", "outbound_queue must be ≥ 1 and max_frame_bytes ≥ 1024");
@@ -220,6 +243,15 @@ impl Settings {
     pub fn is_embedded_database(&self) -> bool {
         self.database.url.expose_secret().starts_with("sqlite:")
     }
+}
+
+/// Why a configured admin token is refused, if it is: too short, or a documented placeholder.
+fn admin_token_problem(token: &str) -> Option<&'static str> {
+    if token.trim().chars().count() < MIN_ADMIN_TOKEN_LEN {
+        return Some("must be at least 32 characters (e.g. `openssl rand -hex 32`)");
+    }
+    let lower = token.to_ascii_lowercase();
+    PLACEHOLDERS.iter().any(|p| lower.contains(p)).then_some("is a documented placeholder; set a random value")
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub use self::health::NodeHealth;
 use self::health::Probes;
 use self::shutdown::Shutdown;
 pub use self::state::AppState;
+use crate::admin_auth::AdminAuth;
 use crate::settings::Settings;
 use crate::{bootstrap, routes};
 
@@ -148,7 +149,9 @@ impl Application {
         let listener =
             TcpListener::bind(&settings.http.addr).with_context(|| format!("binding {}", settings.http.addr))?;
         let port = listener.local_addr()?.port();
-        let admin_token = bootstrap::prepare(&store, &settings, port, migrate).await?;
+        let token_hash = bootstrap::prepare(&store, &settings, port, migrate).await?;
+        let admin_auth = AdminAuth::new(&token_hash, settings.admin.max_failures, secs(settings.admin.failure_window_seconds))
+            .context("the stored admin token hash is malformed (server_settings.admin_token)")?;
         let cache = connect_cache(&settings)?;
         let registry = SnapshotRegistry::default();
         let secrets = SecretIndex::load(&store).await.context("loading the environments' secrets")?;
@@ -174,7 +177,7 @@ impl Application {
             secrets,
             bus,
             bus_health,
-            admin_token,
+            admin_auth,
             ingest: ingest.clone(),
             health: health.clone(),
         };
@@ -269,4 +272,8 @@ fn node_health(settings: &Settings) -> Arc<NodeHealth> {
 
 fn num_workers() -> usize {
     std::thread::available_parallelism().map(usize::from).unwrap_or(2)
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
 }

@@ -134,6 +134,16 @@ impl Store {
         Ok(server_setting::Entity::find_by_id(key.to_owned()).one(&self.db).await?.map(|m| m.value))
     }
 
+    /// Writes a value of `server_settings`, replacing any.
+    pub async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        use sea_orm::sea_query::OnConflict;
+        use sea_orm::{EntityTrait, Set};
+        let row = server_setting::ActiveModel { key: Set(key.to_owned()), value: Set(value.to_owned()) };
+        let upsert = OnConflict::column(server_setting::Column::Key).update_column(server_setting::Column::Value).to_owned();
+        server_setting::Entity::insert(row).on_conflict(upsert).exec_without_returning(&self.db).await?;
+        Ok(())
+    }
+
     /// Writes a value of `server_settings` unless one exists; returns the value now stored (first writer wins,
     /// so nodes starting together agree on one generated value).
     pub async fn setting_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {

@@ -11,6 +11,7 @@ use vane_actors::admin::EnvironmentView;
 #[allow(unused_imports)]
 use vane_schema::wire::{FeatureFlag, Segment};
 
+use crate::admin_auth::AdminAuthError;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::body::{json_body, read_limited};
 use crate::startup::AppState;
@@ -36,16 +37,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Checks the bearer token (constant-time).
+/// Checks the bearer token against its hash (constant-time), failures counted per source address.
 pub(crate) fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let given =
         req.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let expected = state.admin_token.as_bytes();
-    let ok = given.is_some_and(|g| {
-        let g = g.trim().as_bytes();
-        g.len() == expected.len() && g.iter().zip(expected).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-    });
-    if ok { Ok(()) } else { Err(ApiError::Unauthorized("missing or wrong bearer token")) }
+    let peer = req.peer_addr().map(|a| a.ip());
+    match state.admin_auth.check(given, peer, std::time::Instant::now()) {
+        Ok(()) => Ok(()),
+        Err(AdminAuthError::Wrong) => Err(ApiError::Unauthorized("missing or wrong bearer token")),
+        Err(AdminAuthError::Locked(wait)) => Err(ApiError::AdminLocked(wait)),
+    }
 }
 
 pub(crate) fn env_id(raw: &str) -> Result<Uuid, ApiError> {

@@ -31,7 +31,7 @@ fn file_then_env_override_in_order() {
             ("VANE__CACHE__KEY_PREFIX", "t:1:"),
             ("VANE__BUS__AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/t-1"),
             ("VANE__STREAMING__OUTBOUND_QUEUE", "8"),
-            ("VANE__ADMIN__TOKEN", "12345678"),
+            ("VANE__ADMIN__TOKEN", "12345678901234567890123456789012"),
         ]),
     )
     .expect("loads");
@@ -43,7 +43,7 @@ fn file_then_env_override_in_order() {
         Some("amqp://guest:guest@127.0.0.1:5672/t-1")
     );
     assert_eq!(s.streaming.outbound_queue, 8);
-    assert_eq!(s.admin.token.as_ref().map(|t| t.expose_secret().to_string()).as_deref(), Some("12345678"));
+    assert_eq!(s.admin.token.as_ref().map(|t| t.expose_secret().to_string()).as_deref(), Some("12345678901234567890123456789012"));
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn secrets_never_appear_in_debug_output() {
         None,
         env(&[
             ("VANE__DATABASE__URL", "postgres://u:hunter2@db/vane"),
-            ("VANE__ADMIN__TOKEN", "topsecret-token"),
+            ("VANE__ADMIN__TOKEN", "topsecret-token-0123456789abcdefghij"),
             ("VANE__CACHE__REDIS_URL", "redis://:redispw@cache:6379"),
         ]),
     )
@@ -91,4 +91,31 @@ fn invalid_values_name_the_key() {
 fn a_missing_config_file_is_an_error() {
     let err = Settings::load_from(Some(Path::new("/nonexistent/vane.toml")), env(&[])).expect_err("missing file");
     assert!(err.to_string().contains("invalid configuration"), "{err}");
+}
+
+#[test]
+fn admin_tokens_must_be_long_and_not_a_documented_placeholder() {
+    for bad in ["short", "0123456789abcdef0123456789abcde", "change-me-to-a-long-random-string", "CHANGE-ME-please-0123456789abcdefgh"] {
+        let err = Settings::load_from(None, env(&[("VANE__ADMIN__TOKEN", bad)])).expect_err(bad).to_string();
+        assert!(err.contains("admin.token"), "{bad}: {err}");
+    }
+    let file = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/cluster.toml"));
+    let s = Settings::load_from(Some(file), env(&[])).expect("the cluster file holds no usable token");
+    assert!(s.admin.token.is_none());
+    let compose = include_str!("../../docker/compose.yaml");
+    assert!(!compose.contains("change-me"), "compose.yaml must not ship a placeholder token");
+}
+
+/// Regression: `try_parsing` turned a digits-only token into a number, dropping its leading zeros.
+#[test]
+fn secret_settings_are_never_type_coerced() {
+    let digits = "00012345678901234567890123456789012";
+    let s = Settings::load_from(
+        None,
+        env(&[("VANE__ADMIN__TOKEN", digits), ("VANE__HTTP__WORKERS", "3"), ("VANE__DEMO__ENABLED", "false")]),
+    )
+    .expect("loads");
+    assert_eq!(s.admin.token.as_ref().map(|t| t.expose_secret().to_owned()).as_deref(), Some(digits));
+    assert_eq!(s.http.workers, 3, "numbers still parse where a number is expected");
+    assert!(!s.demo.enabled, "and booleans");
 }

@@ -17,6 +17,7 @@ use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
 
 use super::health::NodeHealth;
+use crate::admin_auth::AdminAuth;
 use crate::error::ApiError;
 use crate::settings::Settings;
 
@@ -35,8 +36,8 @@ pub struct AppState {
     pub admin: Admin,
     /// Where reported users and insights go.
     pub ingest: Ingest,
-    /// Bearer token of the management API.
-    pub admin_token: String,
+    /// The management API's token check.
+    pub admin_auth: AdminAuth,
     /// The node's hub.
     pub hub: Addr<Hub>,
     /// Published snapshots (read without asking the hub).
@@ -68,7 +69,7 @@ pub(super) struct Parts {
     pub secrets: SecretIndex,
     pub bus: ChangeBus,
     pub bus_health: Option<Arc<AtomicBool>>,
-    pub admin_token: String,
+    pub admin_auth: AdminAuth,
     pub ingest: Ingest,
     pub health: Arc<NodeHealth>,
 }
@@ -104,7 +105,7 @@ impl AppState {
             access,
             admin,
             ingest: p.ingest,
-            admin_token: p.admin_token,
+            admin_auth: p.admin_auth,
             hub: p.hub,
             registry: p.registry,
             session_deps,

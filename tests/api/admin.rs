@@ -161,7 +161,7 @@ async fn every_error_has_a_status_a_stable_code_and_a_message() {
 
     // Authentication and body size.
     let url = format!("{}/api/v1/environments", app.address);
-    for auth in [None, Some("Bearer wrong"), Some("test-admin-token")] {
+    for auth in [None, Some("Bearer wrong"), Some(crate::helpers::app::ADMIN_TOKEN)] {
         let mut req = app.http.get(&url);
         if let Some(a) = auth {
             req = req.header("authorization", a);
@@ -174,7 +174,7 @@ async fn every_error_has_a_status_a_stable_code_and_a_message() {
     let res = app
         .http
         .put(format!("{url}/{env_id}/feature-flags/k"))
-        .bearer_auth("test-admin-token")
+        .bearer_auth(crate::helpers::app::ADMIN_TOKEN)
         .body(big)
         .send()
         .await
@@ -269,6 +269,8 @@ async fn the_openapi_document_describes_every_management_route() {
         ("get", "/api/v1/environments"),
         ("get", "/api/v1/environments/{envId}"),
         ("delete", "/api/v1/environments/{envId}"),
+        ("post", "/api/v1/environments/{envId}/secrets"),
+        ("delete", "/api/v1/environments/{envId}/secrets/{value}"),
         ("get", "/api/v1/environments/{envId}/feature-flags"),
         ("get", "/api/v1/environments/{envId}/feature-flags/{key}"),
         ("put", "/api/v1/environments/{envId}/feature-flags/{key}"),

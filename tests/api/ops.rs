@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::process::VaneProcess;
 
-const TOKEN: &str = "ops-test-admin-token";
+const TOKEN: &str = "ops-test-admin-token-0123456789abcdefghij";
 
 /// A real node and an HTTP client for it.
 struct Node {

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vane_schema::entity::server_setting::ADMIN_TOKEN;
 use vane_schema::wire::time::{now_ms, unix_ms};
 
 use super::{exp_flag, experiment_body};
@@ -53,7 +52,7 @@ async fn real_sdks_make_the_higher_converting_variation_win(db: TestDb) {
     let env = seed::env(&store).await;
     store.upsert_flag(&exp_flag(env.id)).await.expect("flag");
     let vane = Vane::start(&db);
-    let token = store.setting(ADMIN_TOKEN).await.expect("setting").expect("generated at first start");
+    let token = vane.admin_token();
     let http = reqwest::Client::new();
     let metrics = json!([{"event": "checkout", "type": "binomial", "successCriterion": "higher"}]);
     let created: Value = http

@@ -9,7 +9,7 @@ use vane::startup::Application;
 use super::database::TestDb;
 
 /// The management token every test node is started with.
-pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdefghij";
 
 /// A running node and what a test needs to talk to it.
 pub struct TestApp {

@@ -13,7 +13,7 @@ use super::vhost::TestVhost;
 use super::wait::eventually;
 
 /// The management token of cluster nodes.
-pub const TOKEN: &str = "cluster-test-admin-token";
+pub const TOKEN: &str = "cluster-test-admin-token-0123456789abcdef";
 /// The shared Redis.
 pub const SHARED_REDIS: &str = "redis://127.0.0.1:6379";
 

@@ -49,8 +49,8 @@ pub struct Vane {
     pub url: String,
     /// The child process (killed on drop, which is how tests stop it).
     _process: VaneProcess,
-    /// Keeps the working directory alive as long as the process.
-    _dir: tempfile::TempDir,
+    /// The working directory (kept alive as long as the process).
+    dir: tempfile::TempDir,
 }
 
 impl Vane {
@@ -60,7 +60,13 @@ impl Vane {
         let env = [("VANE__DATABASE__URL", db.url.as_str()), ("VANE__DEMO__ENABLED", "false")];
         let mut process = VaneProcess::start(dir.path(), &env);
         let url = format!("http://127.0.0.1:{}", process.port_from_banner());
-        Self { url, _process: process, _dir: dir }
+        Self { url, _process: process, dir }
+    }
+
+    /// The admin token this node generated on first start (written to `admin.token_file`, never printed).
+    pub fn admin_token(&self) -> String {
+        let path = self.dir.path().join("vane-data/admin-token");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).trim().to_owned()
     }
 }
 

@@ -60,7 +60,7 @@ fn config_prints_effective_settings_from_vane_config_with_secrets_redacted() {
         &[
             ("VANE_CONFIG", file.to_str().expect("utf-8")),
             ("VANE__DATABASE__URL", "postgres://u:hunter2-db@127.0.0.1/x"),
-            ("VANE__ADMIN__TOKEN", "hunter2-admin-token"),
+            ("VANE__ADMIN__TOKEN", "hunter2-admin-token-0123456789abcdefghij"),
         ],
     );
     let text = String::from_utf8_lossy(&out.stdout);
