@@ -9,6 +9,7 @@ use vane_actors::experiment::ExperimentError;
 use vane_actors::hub::HubError;
 use vane_actors::ingest::LimitError;
 use vane_actors::ingest::track_body::TrackBodyError;
+use vane_actors::rate_limit::Limited;
 use vane_actors::store::StoreError;
 
 /// The JSON body of every error response.
@@ -48,6 +49,12 @@ pub enum ApiError {
     /// The body is larger than `http.max_body_bytes`.
     #[error("request body larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// The body did not arrive within `http.body_timeout_seconds`.
+    #[error("request body not received within {0} s")]
+    RequestTimeout(u64),
+    /// Over a rate limit of the environment; `Retry-After` says when to come back.
+    #[error("rate limit exceeded; retry after {} s", retry_after_seconds(.0))]
+    TooManyRequests(#[source] Limited),
     /// The resource exists already or changed concurrently.
     #[error("{0}")]
     Conflict(String),
@@ -78,6 +85,8 @@ impl ApiError {
             Self::BadRequest { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::RequestTimeout(_) => "request_timeout",
+            Self::TooManyRequests(_) => "rate_limited",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
             Self::Unexpected(_) => "internal",
@@ -142,6 +151,12 @@ impl From<HubError> for ApiError {
     }
 }
 
+impl From<Limited> for ApiError {
+    fn from(e: Limited) -> Self {
+        Self::TooManyRequests(e)
+    }
+}
+
 impl From<LimitError> for ApiError {
     fn from(e: LimitError) -> Self {
         match e {
@@ -170,6 +185,8 @@ impl ResponseError for ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -180,6 +197,15 @@ impl ResponseError for ApiError {
         if matches!(self, Self::Unavailable(_) | Self::Unexpected(_)) {
             tracing::error!(error = ?self, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(ErrorBody { error: self.code(), message: self.to_string() })
+        let mut response = HttpResponse::build(self.status_code());
+        if let Self::TooManyRequests(limited) = self {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, retry_after_seconds(limited)));
+        }
+        response.json(ErrorBody { error: self.code(), message: self.to_string() })
     }
+}
+
+/// Whole seconds for `Retry-After`, rounded up so a client never comes back too early.
+fn retry_after_seconds(limited: &Limited) -> u64 {
+    limited.retry_after.as_millis().div_ceil(1000).max(1) as u64
 }

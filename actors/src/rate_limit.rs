@@ -170,12 +170,6 @@ impl RateLimiter {
         result
     }
 
-    /// The per-session `data-sync` meter, `None` when that policy is off.
-    pub fn data_sync_meter(&self) -> Option<Meter> {
-        let config = self.inner.config.data_sync;
-        config.is_on().then(|| Meter::new(&config, Instant::now()))
-    }
-
     fn policy(&self, policy: Policy) -> PolicyConfig {
         let c = &self.inner.config;
         match policy {
