@@ -229,8 +229,12 @@ impl Settings {
 
     fn validate_rate_limits(&self) -> Result<(), SettingsError> {
         let r = &self.rate_limits;
-        let policies =
-            [("rate_limits.polling", &r.polling), ("rate_limits.insights", &r.insights), ("rate_limits.streaming", &r.streaming), ("rate_limits.data_sync", &r.data_sync)];
+        let policies = [
+            ("rate_limits.polling", &r.polling),
+            ("rate_limits.insights", &r.insights),
+            ("rate_limits.streaming", &r.streaming),
+            ("rate_limits.data_sync", &r.data_sync),
+        ];
         for (key, policy) in policies {
             if let Some(problem) = policy.problem() {
                 return Err(SettingsError::Invalid { key, problem: problem.into() });

@@ -26,9 +26,9 @@ use vane_schema::wire::EndUser;
 use vane_schema::wire::sdk::{DataSyncRequest, EventType, PONG_FRAME};
 
 pub use self::lifecycle::{Drain, DrainSignal};
-pub use self::slots::{CapExceeded, SessionCaps, SessionCounts, SessionSlot};
 use self::observe::Timing;
 use self::protocol::{Inbound, close};
+pub use self::slots::{CapExceeded, SessionCaps, SessionCounts, SessionSlot};
 use crate::hub::{Connect, Disconnect, Evict, Hub, HubError, Push, SessionId, SnapshotRegistry};
 
 use crate::rate_limit::{Meter, PolicyConfig};

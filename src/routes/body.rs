@@ -22,10 +22,7 @@ pub async fn read_limited(
         .map_err(|_| ApiError::RequestTimeout(seconds))?
 }
 
-async fn read_at_most(
-    mut payload: actix_web::web::Payload,
-    limit: usize,
-) -> Result<actix_web::web::Bytes, ApiError> {
+async fn read_at_most(mut payload: actix_web::web::Payload, limit: usize) -> Result<actix_web::web::Bytes, ApiError> {
     use futures_util::StreamExt as _;
     let mut body = actix_web::web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
