@@ -169,6 +169,7 @@ impl Ingest {
             return;
         }
         let message = build::end_user_message(env_id, user, unix_ms(&now_ms()));
+        metrics().sightings.add(1, &[]);
         self.inner.transport.user_seen(message);
     }
 
