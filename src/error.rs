@@ -9,6 +9,7 @@ use vane_actors::experiment::ExperimentError;
 use vane_actors::hub::HubError;
 use vane_actors::ingest::LimitError;
 use vane_actors::ingest::track_body::TrackBodyError;
+use vane_actors::rate_limit::Limited;
 use vane_actors::store::StoreError;
 
 /// The JSON body of every error response.
@@ -51,6 +52,12 @@ pub enum ApiError {
     /// Too many failed admin authentications from this address; `Retry-After` says when to come back.
     #[error("too many failed attempts; retry after {} s", whole_seconds(*.0))]
     AdminLocked(std::time::Duration),
+    /// The body did not arrive within `http.body_timeout_seconds`.
+    #[error("request body not received within {0} s")]
+    RequestTimeout(u64),
+    /// Over a rate limit of the environment; `Retry-After` says when to come back.
+    #[error("rate limit exceeded; retry after {} s", whole_seconds(.0.retry_after))]
+    TooManyRequests(#[source] Limited),
     /// The resource exists already or changed concurrently.
     #[error("{0}")]
     Conflict(String),
@@ -81,7 +88,8 @@ impl ApiError {
             Self::BadRequest { code, .. } | Self::Unprocessable { code, .. } => code,
             Self::NotFound(_) => "not_found",
             Self::PayloadTooLarge(_) => "payload_too_large",
-            Self::AdminLocked(_) => "rate_limited",
+            Self::AdminLocked(_) | Self::TooManyRequests(_) => "rate_limited",
+            Self::RequestTimeout(_) => "request_timeout",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
             Self::Unexpected(_) => "internal",
@@ -146,6 +154,12 @@ impl From<HubError> for ApiError {
     }
 }
 
+impl From<Limited> for ApiError {
+    fn from(e: Limited) -> Self {
+        Self::TooManyRequests(e)
+    }
+}
+
 impl From<LimitError> for ApiError {
     fn from(e: LimitError) -> Self {
         match e {
@@ -174,7 +188,8 @@ impl ResponseError for ApiError {
             Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::AdminLocked(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::AdminLocked(_) | Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -186,8 +201,13 @@ impl ResponseError for ApiError {
             tracing::error!(error = ?self, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if let Self::AdminLocked(wait) = self {
-            response.insert_header((actix_web::http::header::RETRY_AFTER, whole_seconds(*wait)));
+        let wait = match self {
+            Self::AdminLocked(wait) => Some(*wait),
+            Self::TooManyRequests(limited) => Some(limited.retry_after),
+            _ => None,
+        };
+        if let Some(wait) = wait {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, whole_seconds(wait)));
         }
         response.json(ErrorBody { error: self.code(), message: self.to_string() })
     }

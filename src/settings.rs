@@ -51,6 +51,9 @@ pub struct Settings {
     /// Bounded cost per request: sizes of users, track bodies and their expansion.
     #[serde(default)]
     pub limits: vane_actors::ingest::Limits,
+    /// Per-environment rate limits (off by default).
+    #[serde(default)]
+    pub rate_limits: vane_actors::rate_limit::RateLimitsConfig,
     /// First-start demo environment.
     pub demo: DemoSettings,
     /// Draining on SIGTERM/SIGINT.
@@ -66,6 +69,13 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// A body not fully received within this many seconds is answered 408.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_seconds: u64,
+}
+
+fn default_body_timeout() -> u64 {
+    10
 }
 
 /// `[database]`
@@ -140,6 +150,12 @@ pub struct StreamingSettings {
     pub max_connection_age_seconds: u64,
     /// Node-wide bound on the bytes of large frames (fragmented full syncs) being written at once.
     pub write_budget_bytes: usize,
+    /// Open sessions this node accepts; 0 = unlimited.
+    #[serde(default)]
+    pub max_sessions: usize,
+    /// Open sessions per environment this node accepts; 0 = unlimited.
+    #[serde(default)]
+    pub max_sessions_per_env: usize,
 }
 
 /// `[telemetry]`
@@ -230,6 +246,29 @@ impl Settings {
         }
         if self.streaming.outbound_queue == 0 || self.streaming.max_frame_bytes < 1024 {
             return invalid("streaming", "outbound_queue must be ≥ 1 and max_frame_bytes ≥ 1024");
+        }
+        self.validate_rate_limits()
+    }
+
+    fn validate_rate_limits(&self) -> Result<(), SettingsError> {
+        let r = &self.rate_limits;
+        let policies = [
+            ("rate_limits.polling", &r.polling),
+            ("rate_limits.insights", &r.insights),
+            ("rate_limits.streaming", &r.streaming),
+            ("rate_limits.data_sync", &r.data_sync),
+        ];
+        for (key, policy) in policies {
+            if let Some(problem) = policy.problem() {
+                return Err(SettingsError::Invalid { key, problem: problem.into() });
+            }
+        }
+        if r.shared && self.cache.redis_url.is_none() {
+            let problem = "shared limits are counted in Redis: set cache.redis_url".into();
+            return Err(SettingsError::Invalid { key: "rate_limits.shared", problem });
+        }
+        if self.http.body_timeout_seconds == 0 {
+            return Err(SettingsError::Invalid { key: "http.body_timeout_seconds", problem: "must be ≥ 1".into() });
         }
         Ok(())
     }

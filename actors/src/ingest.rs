@@ -3,7 +3,7 @@
 //! A track body (featbit-protocol.md §3.3) becomes end-user and insight messages (§6.3, built in [`build`]):
 //! items without a user key are skipped, a user is published at most once per 3 minutes per node ([`dedupe`]),
 //! every evaluation with a variation and every metric becomes one insight with a fresh uuid. Client data-syncs
-//! publish their user every time ([`Ingest::user_seen`], §2.2).
+//! publish their user when the session sees it first or changed (the session dedupes, [`Ingest::user_seen`]).
 //!
 //! Where the messages go is the [`transport`]'s business: in process, straight into the node's
 //! [`BatchWriter`](crate::writer::BatchWriter)s; in a cluster, through RabbitMQ ([`amqp`]) to the writers of
@@ -17,6 +17,7 @@ pub mod dedupe;
 mod limits;
 pub mod report;
 pub mod rows;
+mod sightings;
 pub mod track_body;
 mod transport;
 pub mod writers;
@@ -161,13 +162,14 @@ impl Ingest {
         result.map(|()| outcome)
     }
 
-    /// A client SDK attached `user` (client data-sync): published every time, without dedupe and without
-    /// waiting (§2.2). Users without a key are ignored.
+    /// A client SDK attached `user` (client data-sync; the session already dropped repeats): published without
+    /// waiting, through a bounded queue in cluster mode. Users without a key are ignored.
     pub fn user_seen(&self, env_id: Uuid, user: &EndUser) {
         if !user.is_valid() {
             return;
         }
         let message = build::end_user_message(env_id, user, unix_ms(&now_ms()));
+        metrics().sightings.add(1, &[]);
         self.inner.transport.user_seen(message);
     }
 

@@ -11,6 +11,7 @@
 //! * [`session::SdkSession`] — one actor per SDK WebSocket (actix-ws I/O), answering pings and data-syncs from
 //!   the published snapshot and forwarding pushes;
 //! * [`access::Access`] — connection-token and secret checks, from every environment's secrets held in memory;
+//! * [`rate_limit::RateLimiter`] — per-environment rate limits (`[rate_limits]`), local or shared in Redis;
 //! * [`metrics`] — the node's OpenTelemetry instruments, recorded everywhere, exported by the server crate.
 //!
 //! Routing and HTTP status codes live in the server crate; nothing here knows about them.
@@ -24,6 +25,7 @@ pub mod experiment;
 pub mod hub;
 pub mod ingest;
 pub mod metrics;
+pub mod rate_limit;
 pub mod session;
 pub mod snapshot;
 pub mod store;

@@ -47,6 +47,8 @@ pub struct Metrics {
     pub ingest_accepted: Counter<u64>,
     /// `vane.ingest.rejected`: track items rejected at intake, by `kind` and `reason`.
     pub ingest_rejected: Counter<u64>,
+    /// `vane.ingest.sightings`: users of client data-syncs handed to the end-user flow (repeats are not).
+    pub sightings: Counter<u64>,
     /// `vane.ingest.unavailable`: track requests answered 503.
     pub ingest_unavailable: Counter<u64>,
     /// `vane.writer.buffered`: rows held by writers, not yet committed, by `kind`.
@@ -134,6 +136,7 @@ impl Metrics {
             catch_up_runs: counter(m, "vane.catch_up.runs", "{run}"),
             ingest_accepted: counter(m, "vane.ingest.accepted", "{item}"),
             ingest_rejected: counter(m, "vane.ingest.rejected", "{item}"),
+            sightings: counter(m, "vane.ingest.sightings", "{user}"),
             ingest_unavailable: counter(m, "vane.ingest.unavailable", "{request}"),
             writer_buffered: m.i64_up_down_counter("vane.writer.buffered").with_unit("{row}").build(),
             writer_batch_size: m

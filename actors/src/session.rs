@@ -8,6 +8,8 @@
 mod lifecycle;
 mod observe;
 pub mod protocol;
+mod slots;
+mod sync_guard;
 mod write;
 
 pub use self::write::WriteBudget;
@@ -24,12 +26,13 @@ use vane_schema::wire::EndUser;
 use vane_schema::wire::sdk::{DataSyncRequest, EventType, PONG_FRAME};
 
 pub use self::lifecycle::{Drain, DrainSignal};
-pub use self::observe::SessionCounts;
 use self::observe::Timing;
 use self::protocol::{Inbound, close};
+pub use self::slots::{CapExceeded, SessionCaps, SessionCounts, SessionSlot};
 use crate::hub::{Connect, Disconnect, Evict, Hub, HubError, Push, SessionId, SnapshotRegistry};
 
 use crate::access::SecretInfo;
+use crate::rate_limit::{Meter, PolicyConfig};
 
 /// Called with every user a client SDK attaches (the end-user flow).
 pub type UserSink = Arc<dyn Fn(Uuid, &EndUser) + Send + Sync>;
@@ -47,6 +50,10 @@ pub struct SessionConfig {
     pub write_budget: WriteBudget,
     /// Close with 1001 after about this long (with jitter), so connections rebalance after a scale-out.
     pub max_connection_age: Option<Duration>,
+    /// Most open sessions on the node and per environment.
+    pub caps: SessionCaps,
+    /// `data-sync` frames allowed per session (`[rate_limits.data_sync]`).
+    pub data_sync: PolicyConfig,
 }
 
 /// What a session needs besides its socket.
@@ -86,16 +93,23 @@ pub struct SdkSession {
     last_seen: Instant,
     /// The close code sent or received, for `vane.session.closes` (none: the socket just ended).
     close_code: Option<u16>,
+    /// This session's `data-sync`s, against `config.data_sync`.
+    sync_meter: Meter,
+    /// When `user` was last handed to the end-user flow.
+    sighted: Option<Instant>,
+    /// Its place in the node's session counts, given back when the actor is dropped.
+    _slot: SessionSlot,
 }
 
 impl SdkSession {
-    /// Starts a session on the current arbiter (the socket stream is not `Send`).
+    /// Starts a session on the current arbiter (the socket stream is not `Send`), in the place `slot` took.
     pub fn start(
-        access: SecretInfo,
+        (access, slot): (SecretInfo, SessionSlot),
         ws: actix_ws::Session,
         stream: AggregatedMessageStream,
         deps: SessionDeps,
     ) -> Addr<Self> {
+        let sync_meter = Meter::new(&deps.config.data_sync, Instant::now());
         Self {
             id: None,
             access,
@@ -105,6 +119,9 @@ impl SdkSession {
             user: None,
             last_seen: Instant::now(),
             close_code: None,
+            sync_meter,
+            sighted: None,
+            _slot: slot,
         }
         .start()
     }
@@ -177,6 +194,9 @@ impl SdkSession {
     }
 
     fn data_sync(&mut self, req: DataSyncRequest, ctx: &mut Context<Self>) {
+        if !self.sync_allowed(ctx) {
+            return;
+        }
         let timing = Timing::Sync(Instant::now(), EventType::for_timestamp(req.timestamp));
         let Some(snapshot) = self.deps.registry.get(self.access.env_id) else {
             return self.close(ctx, close::UNAVAILABLE, "service unavailable, close by server");
@@ -191,7 +211,7 @@ impl SdkSession {
                     tracing::debug!(error = %e, "client data-sync user refused");
                     return self.close(ctx, close::INVALID_REQUEST, "invalid request, close by server");
                 }
-                (self.deps.users)(self.access.env_id, &user);
+                self.sight(&user);
                 let frame = snapshot.client_sync(&user, req.timestamp);
                 self.user = Some(user);
                 frame
@@ -248,7 +268,7 @@ impl StreamHandler<Result<AggregatedMessage, ProtocolError>> for SdkSession {
                 let ws = self.ws.clone();
                 ctx.wait(async move { ws.close(reason).await }.into_actor(self).map(|_, _, ctx| ctx.stop()));
             }
-            Err(ProtocolError::Overflow) => self.close(ctx, close::TOO_BIG, "frame too large, close by server"),
+            Err(e) if protocol::is_oversize(&e) => self.close(ctx, close::TOO_BIG, "frame too large, close by server"),
             Err(e) => {
                 tracing::debug!(error = %e, "socket protocol error");
                 ctx.stop();

@@ -54,7 +54,7 @@ pub(crate) fn env_id(raw: &str) -> Result<Uuid, ApiError> {
 }
 
 async fn body(payload: web::Payload, state: &AppState) -> Result<Value, ApiError> {
-    json_body(&read_limited(payload, state.max_body_bytes).await?)
+    json_body(&read_limited(payload, &state).await?)
 }
 
 /// Body of `POST /api/v1/environments`.
@@ -76,7 +76,7 @@ pub(crate) async fn create_environment(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    let new: NewEnvironmentBody = json_body(&read_limited(payload, state.max_body_bytes).await?)?;
+    let new: NewEnvironmentBody = json_body(&read_limited(payload, &state).await?)?;
     let env = state.admin.create_environment(new.name, new.key).await?;
     Ok(HttpResponse::Created().json(env))
 }

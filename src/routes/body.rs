@@ -3,17 +3,26 @@
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::startup::AppState;
 
 /// Parses a JSON body; a syntax or type error is a 400 naming the line, column and problem.
 pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_body", format!("invalid JSON body: {e}")))
 }
 
-/// Reads a request body of at most `limit` bytes (a chunked body included); larger bodies are a 413.
+/// Reads a request body of at most `http.max_body_bytes` (a chunked body included) within
+/// `http.body_timeout_seconds`: larger bodies are a 413, slower ones a 408, so a slow sender holds nothing for long.
 pub async fn read_limited(
-    mut payload: actix_web::web::Payload,
-    limit: usize,
+    payload: actix_web::web::Payload,
+    state: &AppState,
 ) -> Result<actix_web::web::Bytes, ApiError> {
+    let seconds = state.body_timeout.as_secs();
+    tokio::time::timeout(state.body_timeout, read_at_most(payload, state.max_body_bytes))
+        .await
+        .map_err(|_| ApiError::RequestTimeout(seconds))?
+}
+
+async fn read_at_most(mut payload: actix_web::web::Payload, limit: usize) -> Result<actix_web::web::Bytes, ApiError> {
     use futures_util::StreamExt as _;
     let mut body = actix_web::web::BytesMut::new();
     while let Some(chunk) = payload.next().await {

@@ -13,10 +13,11 @@ use vane_actors::experiment::insight_control::drop_muted_evaluations;
 use vane_actors::ingest::IngestError;
 use vane_actors::ingest::track_body::{self, Rejected};
 use vane_actors::metrics::{attr, metrics};
+use vane_actors::rate_limit::Policy;
 
 use crate::error::ApiError;
 use crate::routes::body::read_limited;
-use crate::routes::sdk::sdk_access;
+use crate::routes::sdk::limited_sdk_access;
 use crate::startup::AppState;
 
 /// Mounts the track endpoint (inside the CORS-enabled `/api/public` scope).
@@ -25,8 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn track(req: HttpRequest, body: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let access = sdk_access(&req, &state).await?;
-    let body = read_limited(body, state.max_body_bytes).await?;
+    let access = limited_sdk_access(&req, &state, Policy::Insights).await?;
+    let body = read_limited(body, &state).await?;
     let parsed = track_body::parse(&body, &state.limits).inspect_err(|e| count_rejected("body", e.reason(), 1))?;
     drop(body);
     for rejected in &parsed.rejected {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use vane_actors::eval::EvalUser;
+use vane_actors::rate_limit::Policy;
 use vane_actors::snapshot::{EnvSnapshot, client_flag};
 use vane_actors::access::SecretInfo;
 use vane_schema::secret::SecretType;
@@ -24,9 +25,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The stored secret in `Authorization` (no scheme, as FeatBit SDKs send it).
-pub async fn sdk_access(req: &HttpRequest, state: &AppState) -> Result<SecretInfo, ApiError> {
+async fn sdk_access(req: &HttpRequest, state: &AppState) -> Result<SecretInfo, ApiError> {
     let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
     Ok(state.access.authorize_secret(header)?)
+}
+
+/// [`sdk_access`], then one request of `policy` counted for its environment (429 over the limit).
+pub async fn limited_sdk_access(req: &HttpRequest, state: &AppState, policy: Policy) -> Result<SecretInfo, ApiError> {
+    let access = sdk_access(req, state).await?;
+    state.rate_limits.check(policy, access.env_id).await?;
+    Ok(access)
 }
 
 fn timestamp(req: &HttpRequest) -> Result<i64, ApiError> {
@@ -41,7 +49,7 @@ fn timestamp(req: &HttpRequest) -> Result<i64, ApiError> {
 }
 
 async fn server_latest_all(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let access = sdk_access(&req, &state).await?;
+    let access = limited_sdk_access(&req, &state, Policy::Polling).await?;
     if access.kind != SecretType::Server {
         return Err(ApiError::Unauthorized("a server secret is required"));
     }
@@ -58,8 +66,8 @@ async fn client_latest_all(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let access = sdk_access(&req, &state).await?;
-    let body = read_limited(body, state.max_body_bytes).await?;
+    let access = limited_sdk_access(&req, &state, Policy::Polling).await?;
+    let body = read_limited(body, &state).await?;
     let ts = timestamp(&req)?;
     let user: EndUser = json_body(&body)?;
     state.limits.check_user(&user)?;
@@ -96,8 +104,8 @@ struct EvaluateFilter {
 }
 
 async fn evaluate(req: HttpRequest, body: web::Payload, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let access = sdk_access(&req, &state).await?;
-    let body = read_limited(body, state.max_body_bytes).await?;
+    let access = limited_sdk_access(&req, &state, Policy::Polling).await?;
+    let body = read_limited(body, &state).await?;
     let request: EvaluateRequest = json_body(&body)?;
     let user = request.user.unwrap_or_default();
     state.limits.check_user(&user)?;

@@ -48,7 +48,7 @@ pub(crate) async fn add_secret(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     let env = env_id(&path)?;
-    let body: NewSecretBody = json_body(&read_limited(payload, state.max_body_bytes).await?)?;
+    let body: NewSecretBody = json_body(&read_limited(payload, &state).await?)?;
     let secret = state.admin.add_secret(env, body.kind).await?;
     Ok(HttpResponse::Created().json(SecretView { kind: secret.kind, value: secret.value }))
 }

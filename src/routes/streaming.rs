@@ -4,8 +4,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason};
 use vane_actors::access::{AccessError, StreamParams};
-use vane_actors::session::SdkSession;
+use vane_actors::metrics::{attr, label, metrics};
+use vane_actors::rate_limit::Policy;
 use vane_actors::session::protocol::close;
+use vane_actors::session::{SdkSession, SessionSlot};
+use vane_actors::access::SecretInfo;
 use vane_schema::wire::time::{now_ms, unix_ms};
 
 use crate::error::ApiError;
@@ -31,9 +34,13 @@ async fn open_sdk_stream(
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
         match state.access.authorize_stream(&params, unix_ms(&now_ms())) {
-            Ok(access) => {
-                SdkSession::start(access, ws, stream, state.session_deps.clone());
-            }
+            Ok(access) => match admit(&state, access).await {
+                Ok(slot) => drop(SdkSession::start((access, slot), ws, stream, state.session_deps.clone())),
+                Err(why) => {
+                    tracing::debug!(why, env = %access.env_id, "streaming connect over a limit");
+                    let _ = ws.close(Some(reason(close::TRY_AGAIN_LATER, "try again later, close by server"))).await;
+                }
+            },
             Err(AccessError::Invalid(why)) => {
                 tracing::info!(why, "streaming request refused");
                 let _ = ws.close(Some(reason(close::INVALID_REQUEST, "invalid request, close by server"))).await;
@@ -41,6 +48,19 @@ async fn open_sdk_stream(
         }
     });
     Ok(response)
+}
+
+/// The streaming connect rate limit, then a place under the session caps; `Err` names what refused it (counted in
+/// `vane.rate_limited`), and the socket is closed with 1013 so the SDK reconnects later.
+async fn admit(state: &AppState, access: SecretInfo) -> Result<SessionSlot, &'static str> {
+    if state.rate_limits.check(Policy::Streaming, access.env_id).await.is_err() {
+        return Err(Policy::Streaming.as_str());
+    }
+    let deps = &state.session_deps;
+    deps.counts.try_open(access.env_id, access.kind, deps.config.caps).map_err(|cap| {
+        metrics().rate_limited.add(1, &label(attr::POLICY, cap.as_str()));
+        cap.as_str()
+    })
 }
 
 fn reason(code: u16, description: &str) -> CloseReason {

@@ -12,7 +12,8 @@ use vane_actors::cache::Cache;
 use vane_actors::changes::ChangeBus;
 use vane_actors::hub::{Hub, LoadEnv, SnapshotRegistry};
 use vane_actors::ingest::{Ingest, Limits};
-use vane_actors::session::{Drain, SessionConfig, SessionCounts, SessionDeps, WriteBudget};
+use vane_actors::rate_limit::RateLimiter;
+use vane_actors::session::{Drain, SessionCaps, SessionConfig, SessionCounts, SessionDeps, WriteBudget};
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
 
@@ -50,6 +51,10 @@ pub struct AppState {
     pub max_frame_bytes: usize,
     /// `http.max_body_bytes`.
     pub max_body_bytes: usize,
+    /// `http.body_timeout_seconds`.
+    pub body_timeout: Duration,
+    /// `[rate_limits]`, per environment.
+    pub rate_limits: RateLimiter,
     /// `[limits]`: what one SDK request may carry.
     pub limits: Limits,
     /// Dependency states, draining flag, uptime (readiness, `/status`).
@@ -85,6 +90,8 @@ impl AppState {
             max_connection_age: (streaming.max_connection_age_seconds > 0)
                 .then(|| Duration::from_secs(streaming.max_connection_age_seconds)),
             write_budget: WriteBudget::new(streaming.write_budget_bytes),
+            caps: SessionCaps { total: streaming.max_sessions, per_env: streaming.max_sessions_per_env },
+            data_sync: settings.rate_limits.data_sync,
         };
         let (drain, session_counts) = (Drain::default(), SessionCounts::default());
         let ingest = p.ingest.clone();
@@ -98,6 +105,7 @@ impl AppState {
             counts: session_counts.clone(),
             limits: settings.limits.clone(),
         };
+        let rate_limits = RateLimiter::new(settings.rate_limits.clone(), p.cache.as_redis().cloned());
         let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus);
         Self {
             store: p.store,
@@ -112,6 +120,8 @@ impl AppState {
             bus_health: p.bus_health,
             max_frame_bytes: streaming.max_frame_bytes,
             max_body_bytes: settings.http.max_body_bytes,
+            body_timeout: Duration::from_secs(settings.http.body_timeout_seconds),
+            rate_limits,
             limits: settings.limits.clone(),
             health: p.health,
             drain,

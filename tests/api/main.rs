@@ -15,6 +15,7 @@ mod ingest_restart;
 mod integrity;
 mod integrity_numbers;
 mod large_frames;
+mod limits;
 mod ops;
 mod sdk_browser;
 mod sdk_node;

@@ -64,11 +64,11 @@ impl Node {
 }
 
 /// A `/metrics` body.
-struct Scrape(String);
+pub(crate) struct Scrape(pub(crate) String);
 
 impl Scrape {
     /// The sum of every sample of `name` whose labels contain each of `labels` (`key="value"`).
-    fn sum(&self, name: &str, labels: &[&str]) -> f64 {
+    pub(crate) fn sum(&self, name: &str, labels: &[&str]) -> f64 {
         self.0
             .lines()
             .filter(|l| !l.starts_with('#'))

@@ -69,6 +69,20 @@ impl RedisCache {
         .await
     }
 
+    /// Runs a Lua script (`EVAL`) on one key; rate limits use it for atomic counts across nodes.
+    pub async fn run_script<T: deadpool_redis::redis::FromRedisValue>(
+        &self,
+        script: &str,
+        key: &str,
+        args: &[String],
+    ) -> Result<T, CacheError> {
+        timed(async {
+            let mut c = self.pool.get().await?;
+            Ok(deadpool_redis::redis::cmd("EVAL").arg(script).arg(1).arg(key).arg(args).query_async(&mut c).await?)
+        })
+        .await
+    }
+
     /// Writes the flag JSON first, then its index entry (FeatBit's order).
     pub async fn put_flag(&self, flag: &FeatureFlag) -> Result<(), CacheError> {
         let json = serde_json::to_string(flag).unwrap_or_default();

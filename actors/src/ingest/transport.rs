@@ -11,6 +11,7 @@ use vane_schema::wire::message::{END_USERS_QUEUE, EndUserMessage, INSIGHTS_QUEUE
 use super::amqp::consumer::{self, Drain, QueueConsumer, StopConsuming};
 use super::amqp::publisher::Publisher;
 use super::amqp::{AmqpIngestConfig, encode};
+use super::sightings::Sightings;
 use super::writers::{Writers, stored};
 use super::{IngestError, Messages};
 
@@ -24,8 +25,10 @@ pub enum Transport {
 
 /// The RabbitMQ side of a node: its publisher, and the consumers feeding its writers.
 pub struct Amqp {
-    /// Publishes track calls and client sightings.
+    /// Publishes track calls.
     publisher: Publisher,
+    /// Publishes client sightings, batched through a bounded queue.
+    sightings: Sightings,
     /// This node's writers (fed by the consumers).
     writers: Writers,
     /// Consumer of `featbit-insights`.
@@ -46,7 +49,8 @@ impl Amqp {
         let (w, c) = (writers.clone(), config.clone());
         let insights = QueueConsumer::start(&arbiter, c, w, prefetch, consuming[0].clone());
         let end_users = QueueConsumer::start(&arbiter, config, writers.clone(), prefetch, consuming[1].clone());
-        Ok(Self { publisher, writers, insights, end_users, consuming })
+        let sightings = Sightings::start(publisher.clone());
+        Ok(Self { publisher, sightings, writers, insights, end_users, consuming })
     }
 }
 
@@ -77,15 +81,7 @@ impl Transport {
     pub fn user_seen(&self, message: EndUserMessage) {
         match self {
             Self::InProcess(writers) => writers.end_users_detached(vec![message]),
-            Self::Amqp(amqp) => {
-                let publisher = amqp.publisher.clone();
-                actix::spawn(async move {
-                    let body = encode(&[message]);
-                    if let Err(e) = publisher.publish(&[(END_USERS_QUEUE, body)]).await {
-                        tracing::warn!(error = %e, "client sighting not published");
-                    }
-                });
-            }
+            Self::Amqp(amqp) => amqp.sightings.offer(message),
         }
     }
 

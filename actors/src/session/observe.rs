@@ -1,13 +1,7 @@
 //! What sessions report about themselves: `vane.push.duration` / `vane.push.frames` once a push was written,
-//! `vane.data_sync.duration` once a data-sync reply was written, and the open sessions per environment and SDK
-//! type ([`SessionCounts`], read by `/status`).
+//! `vane.data_sync.duration` once a data-sync reply was written, and the session gauges and close codes.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
-
-use uuid::Uuid;
-use vane_schema::secret::SecretType;
 
 use vane_schema::wire::sdk::EventType;
 
@@ -41,34 +35,12 @@ impl Timing {
     }
 }
 
-/// Open sessions per environment and SDK type on this node; cheap to clone.
-#[derive(Debug, Clone, Default)]
-pub struct SessionCounts(Arc<Mutex<HashMap<(Uuid, SecretType), usize>>>);
-
-impl SessionCounts {
-    /// Every (environment, SDK type) with at least one open session.
-    pub fn snapshot(&self) -> Vec<(Uuid, SecretType, usize)> {
-        let counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        counts.iter().map(|((env, kind), n)| (*env, *kind, *n)).collect()
-    }
-
-    fn add(&self, env: Uuid, kind: SecretType, up: bool) {
-        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = counts.entry((env, kind)).or_default();
-        *n = if up { *n + 1 } else { n.saturating_sub(1) };
-        if *n == 0 {
-            counts.remove(&(env, kind));
-        }
-    }
-}
-
 // === impl SdkSession ===
 
 impl super::SdkSession {
     /// Counts a session opening (`up`) or ending.
     pub(super) fn count(&self, up: bool) {
         let sdk = label(attr::SDK_TYPE, self.access.kind.as_str());
-        self.deps.counts.add(self.access.env_id, self.access.kind, up);
         if up {
             metrics().sessions.add(1, &sdk);
             metrics().session_connects.add(1, &sdk);

@@ -1,6 +1,7 @@
 //! Inbound socket frames (featbit-protocol.md §2.1): `{"messageType": …, "data": …}` with both keys present,
 //! `messageType` matched case-insensitively; anything else is ignored and the connection stays open.
 
+use actix_ws::ProtocolError;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use vane_schema::wire::sdk::DataSyncRequest;
@@ -23,6 +24,17 @@ pub mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// Permanent: invalid parameters, token or secret; SDKs stop reconnecting.
     pub const INVALID_REQUEST: u16 = 4003;
+}
+
+/// Whether a read error means a message over `streaming.max_frame_bytes` (close 1009): one oversized frame, or a
+/// fragmented message whose continuations add up to more. actix-ws 0.4 reports the latter only as an I/O error
+/// with this text (`aggregated.rs`), so it is matched here, in one place; `tests/api/limits` pins it.
+pub fn is_oversize(e: &ProtocolError) -> bool {
+    match e {
+        ProtocolError::Overflow => true,
+        ProtocolError::Io(io) => io.kind() == std::io::ErrorKind::Other && io.to_string().contains("continuation size"),
+        _ => false,
+    }
 }
 
 /// What an inbound text frame asks for.
