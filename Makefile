@@ -1,5 +1,5 @@
 # Thin wrappers; the logic lives in cargo, .ci/run and docker/.
-.PHONY: run test lint bench bench-storm bench-held bench-fanout bench-large bench-ingest bench-polling ci services-up services-down sdk-deps test-clean cluster cluster-down
+.PHONY: run test lint fuzz deny bench bench-storm bench-held bench-fanout bench-large bench-ingest bench-polling ci services-up services-down sdk-deps test-clean cluster cluster-down
 
 run:
 	cargo run --release
@@ -20,6 +20,20 @@ lint:
 
 bench:
 	cargo bench -p vane-actors
+
+# Each fuzz target for FUZZ_SECONDS, one after another (README "Fuzzing"). RUSTC_BOOTSTRAP lets the stable
+# toolchain take cargo-fuzz's -Z flags; `-s none`: the code forbids unsafe, and without ASan the build is ~2x faster.
+# New inputs go to fuzz/corpus-grown/ (ignored); only fuzz/corpus/ seeds are committed.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= token ws_message flag_eval track_body
+fuzz:
+	cd fuzz && for t in $(FUZZ_TARGETS); do mkdir -p corpus-grown/$$t && \
+		RUSTC_BOOTSTRAP=1 nice -n 15 cargo fuzz run -s none $$t corpus-grown/$$t corpus/$$t -- \
+		-dict=json.dict -max_len=16384 -max_total_time=$(FUZZ_SECONDS) || exit 1; done
+
+# Dependency policy (deny.toml): banned crates, licences and sources; advisories need the network.
+deny:
+	cargo deny --all-features check bans licenses sources
 
 # One vane-bench scenario each, against a fresh release node pinned to CPU 0 with the tool on CPU 1
 # (scripts/bench.sh; options after ARGS=, e.g. `make bench-storm ARGS="--connections 5000"`). See BENCHMARKS.md.

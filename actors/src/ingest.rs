@@ -34,6 +34,9 @@ pub use self::amqp::AmqpIngestConfig;
 pub use self::config::IngestConfig;
 use self::dedupe::UserDedupe;
 pub use self::limits::{LimitError, Limits};
+/// For the fuzz targets' budget check (`fuzz/src/lib.rs`): the estimate the track parser adds up.
+#[doc(hidden)]
+pub use self::limits::expanded_bytes;
 use self::transport::Transport;
 use self::writers::Writers;
 use crate::metrics::{attr, label, metrics};
