@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod reports;
 pub mod sdk;
 pub mod streaming;
+pub mod users;
 
 use actix_cors::Cors;
 use actix_web::web;

@@ -12,6 +12,7 @@
 
 mod messages;
 mod registry;
+mod users;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -21,7 +22,8 @@ use uuid::Uuid;
 use vane_schema::secret::SecretType;
 
 pub use messages::{
-    Connect, Disconnect, EnvDeleted, Evict, FlagChanged, LoadEnv, Push, PushKind, Resync, SegmentChanged, SessionCount,
+    AttributesChanged, Connect, Disconnect, EnvDeleted, Evict, FlagChanged, Identify, LoadEnv, Push, PushKind, Resync,
+    SegmentChanged, SessionCount, UserChanged,
 };
 pub use registry::SnapshotRegistry;
 
@@ -86,6 +88,8 @@ struct SessionHandle {
     push: Recipient<Push>,
     /// Tells a session to close (bypasses the bounded mailbox).
     evict: Recipient<Evict>,
+    /// The user a client session identified as, indexed in [`Hub::users`].
+    user: Option<users::UserLink>,
 }
 
 /// The node's hub.
@@ -106,6 +110,8 @@ pub struct Hub {
     catching_up: HashMap<Uuid, bool>,
     /// Environments with a catch-up retry scheduled (at most one each, so an outage does not multiply them).
     retrying: HashSet<Uuid>,
+    /// Client sessions by (environment, user key), with those users' stored attributes.
+    users: HashMap<(Uuid, String), users::UserEntry>,
 }
 
 impl Hub {
@@ -120,6 +126,7 @@ impl Hub {
             loading: HashMap::new(),
             catching_up: HashMap::new(),
             retrying: HashSet::new(),
+            users: HashMap::new(),
         }
     }
 
@@ -127,11 +134,12 @@ impl Hub {
     /// and forgets those already gone.
     fn fan_out(&mut self, env_id: Uuid, push: &Push) {
         let Some(group) = self.sessions.get_mut(&env_id) else { return };
+        let mut gone = Vec::new();
         group.retain(|id, s| {
             if !push.kind.includes(s.kind) {
                 return true;
             }
-            match s.push.try_send(push.clone()) {
+            let keep = match s.push.try_send(push.clone()) {
                 Ok(()) => true,
                 Err(SendError::Full(_)) => {
                     tracing::warn!(session = %id, env = %env_id, "session too slow, closing");
@@ -140,8 +148,15 @@ impl Hub {
                     false
                 }
                 Err(SendError::Closed(_)) => false,
+            };
+            if let Some(user) = s.user.take().filter(|_| !keep) {
+                gone.push((*id, user));
             }
+            keep
         });
+        for (id, user) in gone {
+            self.unindex(env_id, user.key_id, id);
+        }
     }
 
     fn publish(&mut self, snapshot: EnvSnapshot) -> Arc<EnvSnapshot> {

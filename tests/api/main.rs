@@ -20,5 +20,6 @@ mod sdk_browser;
 mod sdk_node;
 mod sdk_python;
 mod storage;
+mod stored_users;
 mod streaming;
 mod track;

@@ -49,6 +49,7 @@ impl Handler<Resync> for Hub {
 
     fn handle(&mut self, _: Resync, ctx: &mut Self::Context) {
         self.catch_up(self.registry.env_ids(), ctx);
+        self.catch_up_users(ctx);
     }
 }
 
@@ -136,6 +137,7 @@ impl Handler<EnvDeleted> for Hub {
 
     fn handle(&mut self, EnvDeleted(env_id): EnvDeleted, _: &mut Self::Context) {
         self.forget_loading(env_id);
+        self.forget_users(env_id);
         self.registry.remove(env_id);
         for (_, session) in self.sessions.remove(&env_id).unwrap_or_default() {
             session.evict.do_send(Evict::EnvironmentDeleted);

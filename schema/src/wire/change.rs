@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::flag::FeatureFlag;
 use super::segment::Segment;
+use super::user::StoredAttributes;
 
 /// Routing key of flag changes; the body is the full flag JSON.
 pub const FLAG_CHANGE: &str = "featbit-feature-flag-change";
@@ -13,6 +14,23 @@ pub const FLAG_CHANGE: &str = "featbit-feature-flag-change";
 pub const SEGMENT_CHANGE: &str = "featbit-segment-change";
 /// Routing key of environment deletions (Vane's own); the body is an [`EnvironmentDeleted`].
 pub const ENVIRONMENT_DELETED: &str = "vane-environment-deleted";
+
+/// Routing key of user messages (Vane's own); the body is a [`UserChange`].
+pub const USER_CHANGE: &str = "vane-user-change";
+
+/// Body of a user message: a user's stored attributes were set or forgotten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserChange {
+    /// The user's environment.
+    pub env_id: Uuid,
+    /// The user's key.
+    pub key_id: String,
+    /// Orders messages of one user: a hub applies a message only if its version is newer than what it holds.
+    pub version: i64,
+    /// The new attributes; `None` when the user was deleted.
+    pub attributes: Option<StoredAttributes>,
+}
 
 /// Body of a segment change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +59,8 @@ pub enum Change {
     Segment(SegmentChange),
     /// An environment and everything in it was deleted.
     EnvironmentDeleted(EnvironmentDeleted),
+    /// A user's stored attributes were set or forgotten.
+    User(UserChange),
 }
 
 /// A message whose routing key or body is not a change.
@@ -61,6 +81,7 @@ impl Change {
             Self::Flag(_) => FLAG_CHANGE,
             Self::Segment(_) => SEGMENT_CHANGE,
             Self::EnvironmentDeleted(_) => ENVIRONMENT_DELETED,
+            Self::User(_) => USER_CHANGE,
         }
     }
 
@@ -70,6 +91,7 @@ impl Change {
             Self::Flag(f) => f.env_id,
             Self::Segment(s) => s.segment.env_id,
             Self::EnvironmentDeleted(e) => e.env_id,
+            Self::User(u) => u.env_id,
         }
     }
 
@@ -79,6 +101,7 @@ impl Change {
             Self::Flag(f) => serde_json::to_vec(f),
             Self::Segment(s) => serde_json::to_vec(s),
             Self::EnvironmentDeleted(e) => serde_json::to_vec(e),
+            Self::User(u) => serde_json::to_vec(u),
         };
         body.unwrap_or_default()
     }
@@ -90,6 +113,7 @@ impl Change {
             FLAG_CHANGE => serde_json::from_slice(body).map(Self::Flag).map_err(|e| err(Some(e))),
             SEGMENT_CHANGE => serde_json::from_slice(body).map(Self::Segment).map_err(|e| err(Some(e))),
             ENVIRONMENT_DELETED => serde_json::from_slice(body).map(Self::EnvironmentDeleted).map_err(|e| err(Some(e))),
+            USER_CHANGE => serde_json::from_slice(body).map(Self::User).map_err(|e| err(Some(e))),
             _ => Err(err(None)),
         }
     }
@@ -111,6 +135,7 @@ mod tests {
             Change::Flag(flag.clone()),
             Change::Segment(seg),
             Change::EnvironmentDeleted(EnvironmentDeleted { env_id: flag.env_id }),
+            Change::User(UserChange { env_id: flag.env_id, key_id: "u1".into(), version: 7, attributes: None }),
         ] {
             let decoded = Change::decode(change.routing_key(), &change.to_json()).expect("decodes");
             assert_eq!(decoded, change);
