@@ -11,7 +11,7 @@ pub(crate) fn plan_flag() -> Value {
     json!({
         "name": "plan", "variationType": "string", "isEnabled": true, "disabledVariationId": "free",
         "variations": [{"id": "pro", "value": "pro"}, {"id": "free", "value": "free"}],
-        "rules": [{"name": "pro plan", "conditions": [{"property": "plan", "op": "Equals", "value": "pro"}],
+        "rules": [{"name": "pro plan", "conditions": [{"property": "plan", "op": "Equal", "value": "pro"}],
             "variations": [{"id": "pro", "rollout": [0, 1]}]}],
         "fallthrough": {"includedInExpt": true, "variations": [{"id": "free", "rollout": [0, 1]}]}
     })

@@ -25,7 +25,9 @@ async fn stored_attributes_follow_the_contract_and_win_over_what_sdks_send(db: T
     // Arrange
     let app = TestApp::spawn(db, &[]).await;
     let (env_id, server, client) = env(&app, "prod").await;
-    app.admin(Method::PUT, &format!("/environments/{env_id}/feature-flags/plan"), Some(plan_flag())).await;
+    let (status, flag) =
+        app.admin(Method::PUT, &format!("/environments/{env_id}/feature-flags/plan"), Some(plan_flag())).await;
+    assert_eq!(status, 201, "{flag}");
     let path = format!("/environments/{env_id}/end-users/u1");
     let claims_free = json!({"keyId": "u1", "customizedProperties": [{"name": "plan", "value": "free"}]});
 
@@ -118,7 +120,9 @@ async fn a_put_patches_only_the_sessions_of_that_user_and_only_with_changed_flag
     // Arrange: sessions of u1 (twice), u2 and a server SDK; a second flag that no attribute changes.
     let app = TestApp::spawn(TestDb::sqlite(), &[]).await;
     let (env_id, server, client) = env(&app, "prod").await;
-    app.admin(Method::PUT, &format!("/environments/{env_id}/feature-flags/plan"), Some(plan_flag())).await;
+    let (status, flag) =
+        app.admin(Method::PUT, &format!("/environments/{env_id}/feature-flags/plan"), Some(plan_flag())).await;
+    assert_eq!(status, 201, "{flag}");
     app.admin(Method::PUT, &format!("/environments/{env_id}/feature-flags/other"), Some(crate::admin::bool_flag(true)))
         .await;
     let mut sessions = Vec::new();
