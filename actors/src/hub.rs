@@ -149,7 +149,7 @@ impl Hub {
                 }
                 Err(SendError::Closed(_)) => false,
             };
-            if let Some(user) = s.user.take().filter(|_| !keep) {
+            if !keep && let Some(user) = s.user.take() {
                 gone.push((*id, user));
             }
             keep

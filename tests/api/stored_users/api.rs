@@ -150,6 +150,14 @@ async fn a_put_patches_only_the_sessions_of_that_user_and_only_with_changed_flag
     sessions[2].expect_alive().await;
     server_ws.expect_alive().await;
 
+    // A flag change pushed meanwhile keeps the sessions indexed under their user (regression: a flag push used to
+    // unlink every session it reached, so later user messages were lost).
+    let other = format!("/environments/{env_id}/feature-flags/other");
+    app.admin(Method::PUT, &other, Some(crate::admin::bool_flag(false))).await;
+    for ws in sessions.iter_mut().chain([&mut server_ws]) {
+        ws.next_json().await;
+    }
+
     // A change that changes no result pushes nothing; forgetting the user reverts to the claim.
     let same = json!({"customizedProperties": [{"name": "plan", "value": "pro"}, {"name": "x", "value": "y"}]});
     assert_eq!(app.admin(Method::PUT, &path, Some(same)).await.0, 200);

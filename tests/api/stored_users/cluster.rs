@@ -93,13 +93,13 @@ async fn user_message_and_flag_change_latency_across_nodes() {
         let plan = if i % 2 == 0 { "pro" } else { "free" };
         let started = Instant::now();
         cluster.admin(A, Method::PUT, &user_path, Some(plan_body(plan))).await;
-        assert_eq!(plan_value(&ws.next_json().await).as_deref(), Some(plan));
+        assert_eq!(plan_value(&ws.next_json().await).as_deref(), Some(plan), "user run {i}");
         users.push(started.elapsed());
         let mut flag = plan_flag();
         flag["name"] = json!(format!("plan {i}"));
         let started = Instant::now();
         cluster.admin(A, Method::PUT, &flag_path, Some(flag)).await;
-        assert!(plan_value(&ws.next_json().await).is_some());
+        assert!(plan_value(&ws.next_json().await).is_some(), "flag run {i}");
         flags.push(started.elapsed());
     }
     users.sort();
