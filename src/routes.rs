@@ -11,6 +11,7 @@ pub mod reports;
 pub mod sdk;
 pub mod secrets;
 pub mod streaming;
+pub mod users;
 
 use actix_cors::Cors;
 use actix_web::web;

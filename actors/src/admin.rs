@@ -5,6 +5,7 @@
 
 mod flags;
 mod segments;
+mod users;
 pub mod validate;
 
 use chrono::{DateTime, Utc};

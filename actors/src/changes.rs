@@ -1,4 +1,5 @@
-//! The change bus: how a flag, segment or environment change made on one node reaches the hub of every node.
+//! The change bus: how a flag, segment, environment or user change (stored attributes) made on one node reaches the
+//! hub of every node.
 //!
 //! * **In-process** (embedded mode): the change goes straight to this node's hub.
 //! * **RabbitMQ** (cluster mode): the writing node applies the change to its own hub at once, then publishes it to
@@ -16,7 +17,7 @@ use actix::Addr;
 use vane_schema::wire::FeatureFlag;
 use vane_schema::wire::change::{Change, SegmentChange};
 
-use crate::hub::{EnvDeleted, FlagChanged, Hub, SecretsChanged, SegmentChanged};
+use crate::hub::{EnvDeleted, FlagChanged, Hub, SecretsChanged, SegmentChanged, UserChanged};
 
 /// Why a change could not be published (it is committed and will be picked up by catch-up).
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +81,7 @@ pub async fn deliver_and_wait(hub: &Addr<Hub>, change: Change) {
         Change::Segment(change) => hub.send(SegmentChanged { change, bumped: None }).await,
         Change::EnvironmentDeleted(e) => hub.send(EnvDeleted(e.env_id)).await,
         Change::EnvironmentSecrets(e) => hub.send(SecretsChanged(e)).await,
+        Change::User(change) => hub.send(UserChanged(change)).await,
     };
     if let Err(e) = sent {
         tracing::error!(error = %e, "hub did not take a change");
@@ -93,5 +95,6 @@ pub fn deliver(hub: &Addr<Hub>, change: Change) {
         Change::Segment(change) => hub.do_send(SegmentChanged { change, bumped: None }),
         Change::EnvironmentDeleted(e) => hub.do_send(EnvDeleted(e.env_id)),
         Change::EnvironmentSecrets(e) => hub.do_send(SecretsChanged(e)),
+        Change::User(change) => hub.do_send(UserChanged(change)),
     }
 }

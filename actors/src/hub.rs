@@ -12,6 +12,7 @@
 
 mod messages;
 mod registry;
+mod users;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -21,8 +22,8 @@ use uuid::Uuid;
 use vane_schema::secret::SecretType;
 
 pub use messages::{
-    Connect, Disconnect, EnvDeleted, Evict, FlagChanged, LoadEnv, Push, PushKind, RefreshSecrets, Resync,
-    SecretsChanged, SegmentChanged, SessionCount,
+    AttributesChanged, Connect, Disconnect, EnvDeleted, Evict, FlagChanged, Identify, LoadEnv, Push, PushKind,
+    RefreshSecrets, Resync, SecretsChanged, SegmentChanged, SessionCount, UserChanged,
 };
 pub use registry::SnapshotRegistry;
 
@@ -93,6 +94,8 @@ struct SessionHandle {
     evict: Recipient<Evict>,
     /// The secret it was opened with.
     secret_id: Uuid,
+    /// The user a client session identified as, indexed in [`Hub::users`].
+    user: Option<users::UserLink>,
 }
 
 /// The node's hub.
@@ -115,6 +118,8 @@ pub struct Hub {
     catching_up: HashMap<Uuid, bool>,
     /// Environments with a catch-up retry scheduled (at most one each, so an outage does not multiply them).
     retrying: HashSet<Uuid>,
+    /// Client sessions by (environment, user key), with those users' stored attributes.
+    users: HashMap<(Uuid, String), users::UserEntry>,
 }
 
 impl Hub {
@@ -130,6 +135,7 @@ impl Hub {
             loading: HashMap::new(),
             catching_up: HashMap::new(),
             retrying: HashSet::new(),
+            users: HashMap::new(),
         }
     }
 
@@ -137,11 +143,12 @@ impl Hub {
     /// and forgets those already gone.
     fn fan_out(&mut self, env_id: Uuid, push: &Push) {
         let Some(group) = self.sessions.get_mut(&env_id) else { return };
+        let mut gone = Vec::new();
         group.retain(|id, s| {
             if !push.kind.includes(s.kind) {
                 return true;
             }
-            match s.push.try_send(push.clone()) {
+            let keep = match s.push.try_send(push.clone()) {
                 Ok(()) => true,
                 Err(SendError::Full(_)) => {
                     tracing::warn!(session = %id, env = %env_id, "session too slow, closing");
@@ -150,8 +157,15 @@ impl Hub {
                     false
                 }
                 Err(SendError::Closed(_)) => false,
+            };
+            if !keep && let Some(user) = s.user.take() {
+                gone.push((*id, user));
             }
+            keep
         });
+        for (id, user) in gone {
+            self.unindex(env_id, user.key_id, id);
+        }
     }
 
     fn publish(&mut self, snapshot: EnvSnapshot) -> Arc<EnvSnapshot> {

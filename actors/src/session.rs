@@ -22,14 +22,16 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReaso
 use bytestring::ByteString;
 use uuid::Uuid;
 use vane_schema::secret::SecretType;
-use vane_schema::wire::EndUser;
 use vane_schema::wire::sdk::{DataSyncRequest, EventType, PONG_FRAME};
+use vane_schema::wire::{EndUser, StoredAttributes};
 
 pub use self::lifecycle::{Drain, DrainSignal};
 use self::observe::Timing;
 use self::protocol::{Inbound, close};
 pub use self::slots::{CapExceeded, SessionCaps, SessionCounts, SessionSlot};
-use crate::hub::{Connect, Disconnect, Evict, Hub, HubError, Push, SessionId, SnapshotRegistry};
+use crate::hub::{
+    AttributesChanged, Connect, Disconnect, Evict, Hub, HubError, Identify, Push, SessionId, SnapshotRegistry,
+};
 
 use crate::access::SecretInfo;
 use crate::rate_limit::{Meter, PolicyConfig};
@@ -87,8 +89,12 @@ pub struct SdkSession {
     stream: Option<AggregatedMessageStream>,
     /// Hub, registry, user sink and config.
     deps: SessionDeps,
-    /// The user a client SDK attached with its latest data-sync (`identify` replaces it).
+    /// The user a client SDK attached with its latest data-sync (`identify` replaces it), as sent.
     user: Option<EndUser>,
+    /// The stored attributes of that user (from the hub's index), merged over what the SDK sent.
+    stored: Option<Arc<StoredAttributes>>,
+    /// What flags are evaluated for: `user` merged with `stored`.
+    merged: Option<EndUser>,
     /// Last frame from the SDK, for the idle timeout.
     last_seen: Instant,
     /// The close code sent or received, for `vane.session.closes` (none: the socket just ended).
@@ -117,6 +123,8 @@ impl SdkSession {
             stream: Some(stream),
             deps,
             user: None,
+            stored: None,
+            merged: None,
             last_seen: Instant::now(),
             close_code: None,
             sync_meter,
@@ -212,11 +220,41 @@ impl SdkSession {
                     return self.close(ctx, close::INVALID_REQUEST, "invalid request, close by server");
                 }
                 self.sight(&user);
-                let frame = snapshot.client_sync(&user, req.timestamp);
-                self.user = Some(user);
-                frame
+                return self.identify(user, req.timestamp, timing, ctx);
             }
         };
+        self.write(ctx, frame, Some(timing));
+    }
+
+    /// Attaches a client SDK's user: a new user key is indexed by the hub, which answers with its stored
+    /// attributes (no other event is handled meanwhile, so no push is evaluated for a half-attached user); then
+    /// the sync is answered for the merged user.
+    fn identify(&mut self, user: EndUser, timestamp: i64, timing: Timing, ctx: &mut Context<Self>) {
+        let (Some(id), false) = (self.id, self.user.as_ref().is_some_and(|u| u.key_id == user.key_id)) else {
+            return self.client_sync(user, timestamp, timing, ctx);
+        };
+        let identify = Identify {
+            env_id: self.access.env_id,
+            id,
+            key_id: user.key_id.clone(),
+            attributes: ctx.address().recipient(),
+        };
+        ctx.wait(self.deps.hub.send(identify).into_actor(self).map(move |stored, act, ctx| {
+            act.stored = stored.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "hub unreachable; syncing without stored attributes");
+                None
+            });
+            act.client_sync(user, timestamp, timing, ctx);
+        }));
+    }
+
+    fn client_sync(&mut self, user: EndUser, timestamp: i64, timing: Timing, ctx: &mut Context<Self>) {
+        let Some(snapshot) = self.deps.registry.get(self.access.env_id) else {
+            return self.close(ctx, close::UNAVAILABLE, "service unavailable, close by server");
+        };
+        let merged = self.stored.as_ref().map_or_else(|| user.clone(), |s| user.merged(s));
+        let frame = snapshot.client_sync(&merged, timestamp);
+        (self.user, self.merged) = (Some(user), Some(merged));
         self.write(ctx, frame, Some(timing));
     }
 }
@@ -287,13 +325,29 @@ impl Handler<Push> for SdkSession {
     fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
         match (&self.access.kind, &self.user) {
             (SecretType::Server, _) => self.write(ctx, push.frame, Some(Timing::Push(push.applied_at))),
-            (SecretType::Client, Some(user)) => {
+            (SecretType::Client, Some(_)) => {
+                let Some(user) = &self.merged else { return };
                 let frame = push.snapshot.client_patch(user, &push.flags);
                 self.write(ctx, frame, Some(Timing::Push(push.applied_at)));
             }
             // No user attached yet: its first data-sync will carry the current state.
             (SecretType::Client, None) => {}
         }
+    }
+}
+
+impl Handler<AttributesChanged> for SdkSession {
+    type Result = ();
+
+    /// Re-evaluates with the new merged user and pushes only the flags whose result changed (nothing if none).
+    fn handle(&mut self, msg: AttributesChanged, ctx: &mut Self::Context) {
+        let (Some(user), Some(before)) = (&self.user, &self.merged) else { return };
+        let after = msg.attributes.as_ref().map_or_else(|| user.clone(), |s| user.merged(s));
+        let changed = self.deps.registry.get(self.access.env_id).map(|s| (s.flags_changed_for(before, &after), s));
+        (self.stored, self.merged) = (msg.attributes, Some(after));
+        let Some((flags, snapshot)) = changed.filter(|(flags, _)| !flags.is_empty()) else { return };
+        let frame = snapshot.client_patch(self.merged.as_ref().unwrap_or(user), &flags);
+        self.write(ctx, frame, Some(Timing::Push(msg.applied_at)));
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod environments;
 mod flags;
+mod users;
 
 use std::time::Duration;
 

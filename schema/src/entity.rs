@@ -7,7 +7,8 @@
 //!   environment-specific);
 //! * `events.timestamp` is `timestamptz` and `events.env_id` a UUID, to index and range-scan them the same way on
 //!   both databases;
-//! * `server_settings` is Vane's own key/value table (the generated admin token lives there).
+//! * `server_settings` is Vane's own key/value table (the generated admin token lives there);
+//! * `user_attributes` is Vane's own too: attributes a trusted backend stored for a user (issue 15).
 
 pub mod end_user;
 pub mod environment;
@@ -16,6 +17,7 @@ pub mod experiment;
 pub mod feature_flag;
 pub mod segment;
 pub mod server_setting;
+pub mod user_attribute;
 
 /// A JSON column value (serializing the wire types cannot fail; `null` is the fallback).
 fn json<T: serde::Serialize>(v: &T) -> sea_orm::prelude::Json {

@@ -17,4 +17,4 @@ pub mod user;
 pub use flag::{Condition, Fallthrough, FeatureFlag, RolloutVariation, TargetRule, TargetUser, Variation};
 pub use insight::{Insight, InsightVariation, MetricInsight, VariationInsight};
 pub use segment::{Segment, SegmentRule};
-pub use user::{CustomizedProperty, EndUser};
+pub use user::{CustomizedProperty, EndUser, StoredAttributes};

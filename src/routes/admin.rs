@@ -19,7 +19,9 @@ use crate::startup::AppState;
 /// Mounts `/api/v1`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        super::secrets::configure(super::experiments::configure(super::reports::configure(web::scope("/api/v1"))))
+        super::secrets::configure(super::users::configure(super::experiments::configure(super::reports::configure(
+            web::scope("/api/v1"),
+        ))))
             .route("/openapi.json", web::get().to(super::openapi::document))
             .route("/environments", web::post().to(create_environment))
             .route("/environments", web::get().to(list_environments))

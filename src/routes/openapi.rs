@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, experiments, reports, secrets};
+use super::{admin, experiments, reports, secrets, users};
 
 /// The document.
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use super::{admin, experiments, reports, secrets};
         reports::list_end_users, reports::flag_insights, reports::flag_series,
         experiments::create_experiment, experiments::list_experiments, experiments::get_experiment,
         experiments::put_experiment, experiments::delete_experiment, experiments::experiment_results,
+        users::put_end_user, users::get_end_user, users::delete_end_user,
     ),
     modifiers(&BearerAuth)
 )]

@@ -75,6 +75,7 @@ async fn client_latest_all(
     if snapshot.has_no_flags_after(ts) {
         return Ok(HttpResponse::Ok().finish());
     }
+    let user = state.merged_user(access.env_id, user).await?;
     Ok(json_frame(snapshot.client_sync(&user, ts)))
 }
 
@@ -116,6 +117,7 @@ async fn evaluate(req: HttpRequest, body: web::Payload, state: web::Data<AppStat
         Some(_) => return Err(ApiError::bad_request("invalid_filter", "tagFilterMode must be \"and\" or \"or\"")),
     };
     let snapshot = state.snapshot(access.env_id).await?;
+    let user = state.merged_user(access.env_id, user).await?;
     Ok(HttpResponse::Ok().json(evaluations(&snapshot, &user, &filter, all_tags)))
 }
 

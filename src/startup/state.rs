@@ -16,6 +16,7 @@ use vane_actors::rate_limit::RateLimiter;
 use vane_actors::session::{Drain, SessionCaps, SessionConfig, SessionCounts, SessionDeps, WriteBudget};
 use vane_actors::snapshot::EnvSnapshot;
 use vane_actors::store::Store;
+use vane_schema::wire::EndUser;
 
 use super::health::NodeHealth;
 use crate::admin_auth::AdminAuth;
@@ -95,7 +96,7 @@ impl AppState {
         };
         let (drain, session_counts) = (Drain::default(), SessionCounts::default());
         let ingest = p.ingest.clone();
-        let users = Arc::new(move |env, user: &vane_schema::wire::EndUser| ingest.user_seen(env, user));
+        let users = Arc::new(move |env, user: &EndUser| ingest.user_seen(env, user));
         let session_deps = SessionDeps {
             hub: p.hub.clone(),
             registry: p.registry.clone(),
@@ -136,6 +137,18 @@ impl AppState {
         }
         let loaded = self.hub.send(LoadEnv(env_id)).await.map_err(|e| ApiError::Unavailable(e.into()))?;
         Ok(loaded?)
+    }
+
+    /// `user` with its stored attributes merged in (they win for the same name); unchanged for a blank key or a
+    /// user nobody stored attributes for. Read from the database: the hub's cache covers only users with sessions.
+    pub async fn merged_user(&self, env_id: Uuid, user: EndUser) -> Result<EndUser, ApiError> {
+        if !user.is_valid() {
+            return Ok(user);
+        }
+        Ok(match self.store.user_attributes(env_id, &user.key_id).await? {
+            Some(stored) => user.merged(&stored),
+            None => user,
+        })
     }
 
     /// Whether the change listener is connected (always true in embedded mode).

@@ -22,5 +22,6 @@ mod sdk_node;
 mod sdk_python;
 mod secrets;
 mod storage;
+mod stored_users;
 mod streaming;
 mod track;

@@ -11,6 +11,10 @@
 //   "pingIntervalMs", "minPings", "experiment"?: {"flag", "event", "winner", "winnerEvery", "otherEvery"}}
 // Output (one JSON line on stdout): {"ready", "readyMs", "values", "converted", "pageOrigin", "sockets",
 //   "preflights", "posts"}. "experiment" tracks conversions by the rule of node_server.mjs.
+//
+// Watch mode, the interface of watch_flag.mjs in the browser: `node browser_client.mjs --watch <http-base-url>
+// <client-secret> <flag-key> <user-key>` prints {"value": …} each time the flag's value changes for that user
+// (the first line once the SDK is ready) and exits when stdin closes (the Rust test owns the lifetime).
 import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -135,6 +139,50 @@ async function main() {
     server.close();
     rmSync(profile, { recursive: true, force: true });
   }
+}
+
+/** Runs in the page: one client for `userKey`, reporting each new value of `flagKey` through window.report. */
+async function watchInPage({ url, secret, flagKey, userKey }) {
+  const { FbClientBuilder, UserBuilder } = window;
+  const client = new FbClientBuilder().sdkKey(secret).streamingUri(url.replace(/^http/, 'ws')).eventsUri(url)
+    .user(new UserBuilder(userKey).name(userKey).build()).build();
+  await client.waitForInitialization();
+  let last;
+  const check = () => {
+    const value = client.stringVariation(flagKey, 'missing');
+    if (value !== last) {
+      last = value;
+      window.report(value);
+    }
+  };
+  check();
+  setInterval(check, 10);
+}
+
+async function watch([url, secret, flagKey, userKey]) {
+  const server = await serveStatic();
+  const profile = mkdtempSync(join(tmpdir(), 'vane-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    page.on('console', (msg) => process.stderr.write(`page ${msg.type()}: ${msg.text()}\n`));
+    await page.exposeFunction('report', (value) => process.stdout.write(`${JSON.stringify({ value })}\n`));
+    await page.goto(`http://localhost:${server.address().port}/`);
+    await page.evaluate(watchInPage, { url, secret, flagKey, userKey });
+    await new Promise((resolve) => {
+      process.stdin.on('end', resolve);
+      process.stdin.resume();
+    });
+  } finally {
+    await context.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
+
+if (process.argv[2] === '--watch') {
+  await watch(process.argv.slice(3));
 }
 
 const guard = setTimeout(() => {

@@ -13,7 +13,9 @@ use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, Queu
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, Event};
 use uuid::Uuid;
-use vane_schema::wire::change::{Change, ENVIRONMENT_DELETED, ENVIRONMENT_SECRETS, FLAG_CHANGE, SEGMENT_CHANGE};
+use vane_schema::wire::change::{
+    Change, ENVIRONMENT_DELETED, ENVIRONMENT_SECRETS, FLAG_CHANGE, SEGMENT_CHANGE, USER_CHANGE,
+};
 
 use super::amqp::{self, AmqpConfig, continue_trace};
 use super::{BusError, deliver_and_wait};
@@ -53,7 +55,7 @@ impl ChangeListener {
         amqp::declare_exchange(&channel, &config.exchange).await?;
         let options = QueueDeclareOptions { exclusive: true, auto_delete: true, ..QueueDeclareOptions::default() };
         channel.queue_declare(queue.as_str().into(), options, FieldTable::default()).await?;
-        for key in [FLAG_CHANGE, SEGMENT_CHANGE, ENVIRONMENT_DELETED, ENVIRONMENT_SECRETS] {
+        for key in [FLAG_CHANGE, SEGMENT_CHANGE, ENVIRONMENT_DELETED, ENVIRONMENT_SECRETS, USER_CHANGE] {
             let (q, x) = (queue.as_str().into(), config.exchange.as_str().into());
             channel.queue_bind(q, x, key.into(), QueueBindOptions::default(), FieldTable::default()).await?;
         }

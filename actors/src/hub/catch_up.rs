@@ -50,6 +50,7 @@ impl Handler<Resync> for Hub {
     fn handle(&mut self, _: Resync, ctx: &mut Self::Context) {
         self.catch_up(self.registry.env_ids(), ctx);
         self.reload_secrets(ctx);
+        self.catch_up_users(ctx);
     }
 }
 
@@ -137,6 +138,7 @@ impl Handler<EnvDeleted> for Hub {
 
     fn handle(&mut self, EnvDeleted(env_id): EnvDeleted, _: &mut Self::Context) {
         self.forget_loading(env_id);
+        self.forget_users(env_id);
         self.registry.remove(env_id);
         self.secrets.remove(env_id);
         for (_, session) in self.sessions.remove(&env_id).unwrap_or_default() {

@@ -37,12 +37,7 @@ impl Handler<Disconnect> for Hub {
     type Result = ();
 
     fn handle(&mut self, msg: Disconnect, _: &mut Self::Context) {
-        if let Some(group) = self.sessions.get_mut(&msg.env_id) {
-            group.remove(&msg.id);
-            if group.is_empty() {
-                self.sessions.remove(&msg.env_id);
-            }
-        }
+        self.forget_session(msg.env_id, msg.id);
     }
 }
 

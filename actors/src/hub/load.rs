@@ -97,8 +97,13 @@ impl Hub {
     pub(super) fn register(&mut self, msg: Connect) -> SessionId {
         self.next_id += 1;
         let id = SessionId(self.next_id);
-        let handle =
-            super::SessionHandle { kind: msg.kind, push: msg.push, evict: msg.evict, secret_id: msg.secret_id };
+        let handle = super::SessionHandle {
+            kind: msg.kind,
+            push: msg.push,
+            evict: msg.evict,
+            secret_id: msg.secret_id,
+            user: None,
+        };
         self.sessions.entry(msg.env_id).or_default().insert(id, handle);
         id
     }

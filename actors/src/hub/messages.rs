@@ -7,8 +7,8 @@ use actix::prelude::*;
 use bytestring::ByteString;
 use uuid::Uuid;
 use vane_schema::secret::SecretType;
-use vane_schema::wire::FeatureFlag;
-use vane_schema::wire::change::{EnvironmentSecrets, SegmentChange};
+use vane_schema::wire::change::{EnvironmentSecrets, SegmentChange, UserChange};
+use vane_schema::wire::{FeatureFlag, StoredAttributes};
 
 use super::{HubError, SessionId};
 use crate::snapshot::{EnvSnapshot, SnapFlag};
@@ -132,4 +132,36 @@ pub enum Evict {
     EnvironmentDeleted,
     /// The secret it was opened with was revoked (close 4003).
     SecretRevoked,
+}
+
+/// A client session attached user `key_id` (its first data-sync, or an `identify` to another user): the hub indexes
+/// it under (environment, user key) and answers with the user's stored attributes, read outside the hub's mailbox
+/// when this node holds no session of that user yet.
+#[derive(Message)]
+#[rtype(result = "Option<Arc<StoredAttributes>>")]
+pub struct Identify {
+    /// The session's environment.
+    pub env_id: Uuid,
+    /// The id `Connect` returned.
+    pub id: SessionId,
+    /// The user's key (never blank).
+    pub key_id: String,
+    /// Where this user's attribute changes go (bounded, like pushes).
+    pub attributes: Recipient<AttributesChanged>,
+}
+
+/// A user's stored attributes were set or forgotten (a user message from the bus or the catch-up).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct UserChanged(pub UserChange);
+
+/// Pushed to each client session of a user whose stored attributes changed: the session re-evaluates with the new
+/// merged context and sends a patch of the flags whose result changed.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct AttributesChanged {
+    /// The new stored attributes (`None`: the user was deleted).
+    pub attributes: Option<Arc<StoredAttributes>>,
+    /// When the hub applied the change (`vane.push.duration`).
+    pub applied_at: Instant,
 }

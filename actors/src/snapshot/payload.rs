@@ -92,6 +92,17 @@ impl EnvSnapshot {
         timestamp != 0 && self.flags_after(timestamp).next().is_none()
     }
 
+    /// The flags whose result for `after` differs from their result for `before` (a user's stored attributes
+    /// changed): only those are pushed.
+    pub fn flags_changed_for(&self, before: &EndUser, after: &EndUser) -> Vec<Arc<SnapFlag>> {
+        let (before, after) = (EvalUser::new(before), EvalUser::new(after));
+        let changed = |f: &&Arc<SnapFlag>| {
+            let (b, a) = (f.compiled.evaluate(&self.segments, &before), f.compiled.evaluate(&self.segments, &after));
+            b.variation_id() != a.variation_id() || b.send_to_experiment != a.send_to_experiment
+        };
+        self.flags.values().filter(changed).cloned().collect()
+    }
+
     /// A push to client SDKs: `flags` re-evaluated for `user`.
     pub fn client_patch(&self, user: &EndUser, flags: &[Arc<SnapFlag>]) -> ByteString {
         client_frame(self, EventType::Patch, user, flags.iter())

@@ -9,6 +9,7 @@ use super::flag::FeatureFlag;
 use super::segment::Segment;
 use super::time::millis;
 use crate::secret::EnvSecret;
+use super::user::StoredAttributes;
 
 /// Routing key of flag changes; the body is the full flag JSON.
 pub const FLAG_CHANGE: &str = "featbit-feature-flag-change";
@@ -19,6 +20,23 @@ pub const ENVIRONMENT_DELETED: &str = "vane-environment-deleted";
 /// Routing key of an environment's secrets after a creation or rotation (Vane's own); the body is an
 /// [`EnvironmentSecrets`].
 pub const ENVIRONMENT_SECRETS: &str = "vane-environment-secrets";
+
+/// Routing key of user messages (Vane's own); the body is a [`UserChange`].
+pub const USER_CHANGE: &str = "vane-user-change";
+
+/// Body of a user message: a user's stored attributes were set or forgotten.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserChange {
+    /// The user's environment.
+    pub env_id: Uuid,
+    /// The user's key.
+    pub key_id: String,
+    /// Orders messages of one user: a hub applies a message only if its version is newer than what it holds.
+    pub version: i64,
+    /// The new attributes; `None` when the user was deleted.
+    pub attributes: Option<StoredAttributes>,
+}
 
 /// Body of a segment change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +81,8 @@ pub enum Change {
     EnvironmentDeleted(EnvironmentDeleted),
     /// An environment was created or its secrets were rotated.
     EnvironmentSecrets(EnvironmentSecrets),
+    /// A user's stored attributes were set or forgotten.
+    User(UserChange),
 }
 
 /// A message whose routing key or body is not a change.
@@ -84,6 +104,7 @@ impl Change {
             Self::Segment(_) => SEGMENT_CHANGE,
             Self::EnvironmentDeleted(_) => ENVIRONMENT_DELETED,
             Self::EnvironmentSecrets(_) => ENVIRONMENT_SECRETS,
+            Self::User(_) => USER_CHANGE,
         }
     }
 
@@ -94,6 +115,7 @@ impl Change {
             Self::Segment(s) => s.segment.env_id,
             Self::EnvironmentDeleted(e) => e.env_id,
             Self::EnvironmentSecrets(e) => e.env_id,
+            Self::User(u) => u.env_id,
         }
     }
 
@@ -104,6 +126,7 @@ impl Change {
             Self::Segment(s) => serde_json::to_vec(s),
             Self::EnvironmentDeleted(e) => serde_json::to_vec(e),
             Self::EnvironmentSecrets(e) => serde_json::to_vec(e),
+            Self::User(u) => serde_json::to_vec(u),
         };
         body.unwrap_or_default()
     }
@@ -116,6 +139,7 @@ impl Change {
             SEGMENT_CHANGE => serde_json::from_slice(body).map(Self::Segment).map_err(|e| err(Some(e))),
             ENVIRONMENT_DELETED => serde_json::from_slice(body).map(Self::EnvironmentDeleted).map_err(|e| err(Some(e))),
             ENVIRONMENT_SECRETS => serde_json::from_slice(body).map(Self::EnvironmentSecrets).map_err(|e| err(Some(e))),
+            USER_CHANGE => serde_json::from_slice(body).map(Self::User).map_err(|e| err(Some(e))),
             _ => Err(err(None)),
         }
     }
@@ -142,6 +166,7 @@ mod tests {
                 updated_at: crate::wire::time::now_ms(),
                 secrets: vec![EnvSecret::generate(flag.env_id, crate::secret::SecretType::Client)],
             }),
+            Change::User(UserChange { env_id: flag.env_id, key_id: "u1".into(), version: 7, attributes: None }),
         ] {
             let decoded = Change::decode(change.routing_key(), &change.to_json()).expect("decodes");
             assert_eq!(decoded, change);

@@ -1,5 +1,5 @@
-//! The real `@featbit/node-server-sdk`, driven by `tests/sdk/watch_flag.mjs`: it reports each new value one flag
-//! takes for one user.
+//! The real `@featbit/node-server-sdk`, driven by `tests/sdk/watch_flag.mjs`, or the real js-client-sdk in
+//! Chromium (`tests/sdk/browser_client.mjs --watch`): each reports every new value one flag takes for one user.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -26,9 +26,18 @@ pub struct FlagWatcher {
 impl FlagWatcher {
     /// Starts the SDK against `base` (`http://127.0.0.1:PORT`) watching `flag` for `user`.
     pub fn start(base: &str, secret: &str, flag: &str, user: &str) -> Self {
+        Self::spawn(&["watch_flag.mjs", base, secret, flag, user])
+    }
+
+    /// Starts the js-client-sdk in headless Chromium against `base`, with a client secret, as `user`.
+    pub fn browser(base: &str, client_secret: &str, flag: &str, user: &str) -> Self {
+        Self::spawn(&["browser_client.mjs", "--watch", base, client_secret, flag, user])
+    }
+
+    fn spawn(args: &[&str]) -> Self {
         let mut child = Command::new("node")
             .current_dir(sdk_dir())
-            .args(["watch_flag.mjs", base, secret, flag, user])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
