@@ -1,13 +1,15 @@
 //! Logs and traces: a console layer (text or JSON, with its own filter) and, when `telemetry.otlp_endpoint` is
 //! set, an OpenTelemetry layer exporting spans over OTLP/gRPC with W3C trace-context propagation.
 //!
-//! The filters are per layer: a quiet console (`RUST_LOG=warn`) must not silence exported traces.
+//! The filters are per layer: a quiet console (`RUST_LOG=warn`) must not silence exported traces. JSON lines
+//! carry the `trace_id` and `span_id` of their span ([`json`]).
 //!
 //! Metrics: [`metrics`] installs the meter provider (Prometheus text at `GET /metrics`, OTLP when configured);
 //! [`http`] is the per-request middleware (server span and `http.server.request.duration`).
 
 pub mod gauges;
 pub mod http;
+mod json;
 pub mod metrics;
 
 use std::time::Duration;
@@ -35,7 +37,9 @@ pub fn init(settings: &TelemetrySettings) -> anyhow::Result<Telemetry> {
     let console_filter = EnvFilter::try_new(&settings.filter).context("telemetry.filter")?;
     let console = match settings.format {
         LogFormat::Text => fmt::layer().with_target(true).boxed(),
-        LogFormat::Json => fmt::layer().json().flatten_event(true).boxed(),
+        LogFormat::Json => {
+            fmt::layer().json().event_format(json::WithTraceIds(fmt::format().json().flatten_event(true))).boxed()
+        }
     }
     .with_filter(console_filter);
     let provider = settings.otlp_endpoint.as_deref().map(|e| tracer_provider(e, &settings.service_name)).transpose()?;

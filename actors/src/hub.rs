@@ -22,6 +22,7 @@ use vane_schema::secret::SecretType;
 
 pub use messages::{
     Connect, Disconnect, EnvDeleted, Evict, FlagChanged, LoadEnv, Push, PushKind, Resync, SegmentChanged, SessionCount,
+    Traced,
 };
 pub use registry::SnapshotRegistry;
 
@@ -124,24 +125,30 @@ impl Hub {
     }
 
     /// Sends `push` to every session of `env_id` matching `kind`; evicts sessions whose mailbox is full (too slow)
-    /// and forgets those already gone.
-    fn fan_out(&mut self, env_id: Uuid, push: &Push) {
-        let Some(group) = self.sessions.get_mut(&env_id) else { return };
+    /// and forgets those already gone. Returns how many sessions took it and how many were evicted.
+    fn fan_out(&mut self, env_id: Uuid, push: &Push) -> (u64, u64) {
+        let Some(group) = self.sessions.get_mut(&env_id) else { return (0, 0) };
+        let (mut sent, mut evicted) = (0, 0);
         group.retain(|id, s| {
             if !push.kind.includes(s.kind) {
                 return true;
             }
             match s.push.try_send(push.clone()) {
-                Ok(()) => true,
+                Ok(()) => {
+                    sent += 1;
+                    true
+                }
                 Err(SendError::Full(_)) => {
                     tracing::warn!(session = %id, env = %env_id, "session too slow, closing");
                     metrics().push_evictions.add(1, &[]);
                     s.evict.do_send(Evict::TooSlow);
+                    evicted += 1;
                     false
                 }
                 Err(SendError::Closed(_)) => false,
             }
         });
+        (sent, evicted)
     }
 
     fn publish(&mut self, snapshot: EnvSnapshot) -> Arc<EnvSnapshot> {

@@ -11,7 +11,8 @@
 //! * [`session::SdkSession`] — one actor per SDK WebSocket (actix-ws I/O), answering pings and data-syncs from
 //!   the published snapshot and forwarding pushes;
 //! * [`access::Access`] — connection-token and secret checks, cache first, then the store;
-//! * [`metrics`] — the node's OpenTelemetry instruments, recorded everywhere, exported by the server crate.
+//! * [`metrics`] — the node's OpenTelemetry instruments, recorded everywhere, exported by the server crate;
+//! * [`propagation`] — W3C trace context through AMQP headers (see README "Tracing").
 //!
 //! Routing and HTTP status codes live in the server crate; nothing here knows about them.
 
@@ -24,6 +25,7 @@ pub mod experiment;
 pub mod hub;
 pub mod ingest;
 pub mod metrics;
+pub mod propagation;
 pub mod session;
 pub mod snapshot;
 pub mod store;

@@ -176,7 +176,14 @@ impl SdkSession {
     }
 
     fn data_sync(&mut self, req: DataSyncRequest, ctx: &mut Context<Self>) {
-        let timing = Timing::Sync(Instant::now(), EventType::for_timestamp(req.timestamp));
+        let event_type = EventType::for_timestamp(req.timestamp);
+        let span = tracing::info_span!(
+            "data-sync",
+            sdk_type = self.access.kind.as_str(),
+            full = event_type == EventType::Full
+        );
+        let _entered = span.enter();
+        let timing = Timing::Sync(Instant::now(), event_type, span.clone());
         let Some(snapshot) = self.deps.registry.get(self.access.env_id) else {
             return self.close(ctx, close::UNAVAILABLE, "service unavailable, close by server");
         };
@@ -265,10 +272,10 @@ impl Handler<Push> for SdkSession {
 
     fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
         match (&self.access.kind, &self.user) {
-            (SecretType::Server, _) => self.write(ctx, push.frame, Some(Timing::Push(push.applied_at))),
+            (SecretType::Server, _) => self.write(ctx, push.frame, Some(Timing::Push(push.applied_at, push.span))),
             (SecretType::Client, Some(user)) => {
                 let frame = push.snapshot.client_patch(user, &push.flags);
-                self.write(ctx, frame, Some(Timing::Push(push.applied_at)));
+                self.write(ctx, frame, Some(Timing::Push(push.applied_at, push.span)));
             }
             // No user attached yet: its first data-sync will carry the current state.
             (SecretType::Client, None) => {}
