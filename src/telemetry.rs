@@ -60,10 +60,18 @@ fn tracer_provider(endpoint: &str, service: &str) -> anyhow::Result<SdkTracerPro
         .with_timeout(Duration::from_secs(3))
         .build()
         .context("telemetry.otlp_endpoint")?;
-    Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_resource(Resource::builder().with_service_name(service.to_owned()).build())
-        .build())
+    Ok(SdkTracerProvider::builder().with_batch_exporter(exporter).with_resource(resource(service)).build())
+}
+
+/// What every exported span and metric says about its source: the service name and this process's
+/// `service.instance.id` (random per start), which tells the nodes of a cluster apart in one trace.
+pub(crate) fn resource(service: &str) -> Resource {
+    static INSTANCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let instance = INSTANCE.get_or_init(|| uuid::Uuid::new_v4().to_string());
+    Resource::builder()
+        .with_service_name(service.to_owned())
+        .with_attribute(opentelemetry::KeyValue::new("service.instance.id", instance.clone()))
+        .build()
 }
 
 impl Telemetry {

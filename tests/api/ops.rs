@@ -5,6 +5,7 @@ mod drain;
 mod metrics;
 mod readiness;
 mod startup;
+mod traces;
 
 use std::path::Path;
 use std::time::Duration;

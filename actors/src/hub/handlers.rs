@@ -178,6 +178,7 @@ impl Hub {
         }
         span.record("sessions", sent);
         span.record("evicted", evicted);
+        tracing::debug!(env = %env_id, sessions = sent, evicted, "change pushed");
     }
 }
 
