@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use prometheus::{Encoder as _, Registry, TextEncoder};
 
@@ -42,10 +41,7 @@ pub fn install(settings: &TelemetrySettings) -> anyhow::Result<()> {
     let resource = super::resource(&settings.service_name);
     let mut builder = SdkMeterProvider::builder().with_reader(prometheus).with_resource(resource);
     if let Some(endpoint) = &settings.otlp_endpoint {
-        let exporter = opentelemetry_otlp::MetricExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .with_timeout(Duration::from_secs(3))
+        let exporter = super::otlp_channel(opentelemetry_otlp::MetricExporter::builder().with_tonic(), endpoint)
             .build()
             .context("telemetry.otlp_endpoint (metrics)")?;
         builder = builder.with_reader(PeriodicReader::builder(exporter).with_interval(OTLP_INTERVAL).build());
