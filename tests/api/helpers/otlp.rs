@@ -46,7 +46,12 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// Binds a free port and serves on the current runtime.
     pub async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// Binds `addr` and serves on the current runtime.
+    pub async fn start_on(addr: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("address"));
         let spans = Arc::new(Mutex::new(Vec::new()));
         let service = TraceServiceServer::new(Collector(spans.clone()));
@@ -55,6 +60,12 @@ impl OtlpReceiver {
             let _ = tonic::transport::Server::builder().serve_with_incoming(service, incoming).await;
         });
         Self { endpoint, spans }
+    }
+
+    /// How many spans arrived so far.
+    #[allow(dead_code)] // read by examples/otlp_sink.rs, not by the tests
+    pub fn count(&self) -> usize {
+        self.spans.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     /// Every span received so far.
