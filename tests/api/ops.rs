@@ -4,6 +4,7 @@ mod balancer;
 mod drain;
 mod metrics;
 mod readiness;
+mod recovery;
 mod startup;
 mod traces;
 
