@@ -17,7 +17,9 @@ use actix::Addr;
 use vane_schema::wire::FeatureFlag;
 use vane_schema::wire::change::{Change, SegmentChange};
 
-use crate::hub::{EnvDeleted, FlagChanged, Hub, SecretsChanged, SegmentChanged, UserChanged};
+use tracing::Instrument as _;
+
+use crate::hub::{EnvDeleted, FlagChanged, Hub, SecretsChanged, SegmentChanged, Traced, UserChanged};
 
 /// Why a change could not be published (it is committed and will be picked up by catch-up).
 #[derive(Debug, thiserror::Error)]
@@ -55,15 +57,18 @@ impl ChangeBus {
 
     /// Applies a committed change here, then publishes it to the other nodes.
     pub async fn publish(&self, change: Change) -> Result<(), BusError> {
-        deliver(&self.hub, change.clone());
-        self.to_other_nodes(&change).await
+        let span = publish_span(&change);
+        span.in_scope(|| deliver(&self.hub, change.clone()));
+        self.to_other_nodes(&change).instrument(span).await
     }
 
     /// Applies a committed segment change, with the flags it bumped, here; then publishes it (other nodes read
     /// the bumped flags from the database, as FeatBit's evaluation server does).
     pub async fn publish_segment(&self, change: SegmentChange, bumped: Vec<FeatureFlag>) -> Result<(), BusError> {
-        self.hub.do_send(SegmentChanged { change: change.clone(), bumped: Some(bumped) });
-        self.to_other_nodes(&Change::Segment(change)).await
+        let message = Change::Segment(change.clone());
+        let span = publish_span(&message);
+        self.hub.do_send(Traced { msg: SegmentChanged { change, bumped: Some(bumped) }, span: span.clone() });
+        self.to_other_nodes(&message).instrument(span).await
     }
 
     async fn to_other_nodes(&self, change: &Change) -> Result<(), BusError> {
@@ -74,14 +79,19 @@ impl ChangeBus {
     }
 }
 
+/// The span of one publish: this node's apply and the broker round trip (whose message carries its context).
+fn publish_span(change: &Change) -> tracing::Span {
+    tracing::info_span!("change.publish", messaging.destination = change.routing_key(), env = %change.env_id())
+}
+
 /// Hands a change to a hub and waits until the hub has applied it (so the broker message can be acked).
 pub async fn deliver_and_wait(hub: &Addr<Hub>, change: Change) {
     let sent = match change {
-        Change::Flag(flag) => hub.send(FlagChanged(flag)).await,
-        Change::Segment(change) => hub.send(SegmentChanged { change, bumped: None }).await,
-        Change::EnvironmentDeleted(e) => hub.send(EnvDeleted(e.env_id)).await,
-        Change::EnvironmentSecrets(e) => hub.send(SecretsChanged(e)).await,
-        Change::User(change) => hub.send(UserChanged(change)).await,
+        Change::Flag(flag) => hub.send(Traced::current(FlagChanged(flag))).await,
+        Change::Segment(change) => hub.send(Traced::current(SegmentChanged { change, bumped: None })).await,
+        Change::EnvironmentDeleted(e) => hub.send(Traced::current(EnvDeleted(e.env_id))).await,
+        Change::EnvironmentSecrets(e) => hub.send(Traced::current(SecretsChanged(e))).await,
+        Change::User(change) => hub.send(Traced::current(UserChanged(change))).await,
     };
     if let Err(e) = sent {
         tracing::error!(error = %e, "hub did not take a change");
@@ -91,10 +101,10 @@ pub async fn deliver_and_wait(hub: &Addr<Hub>, change: Change) {
 /// Hands a change to a hub.
 pub fn deliver(hub: &Addr<Hub>, change: Change) {
     match change {
-        Change::Flag(flag) => hub.do_send(FlagChanged(flag)),
-        Change::Segment(change) => hub.do_send(SegmentChanged { change, bumped: None }),
-        Change::EnvironmentDeleted(e) => hub.do_send(EnvDeleted(e.env_id)),
-        Change::EnvironmentSecrets(e) => hub.do_send(SecretsChanged(e)),
-        Change::User(change) => hub.do_send(UserChanged(change)),
+        Change::Flag(flag) => hub.do_send(Traced::current(FlagChanged(flag))),
+        Change::Segment(change) => hub.do_send(Traced::current(SegmentChanged { change, bumped: None })),
+        Change::EnvironmentDeleted(e) => hub.do_send(Traced::current(EnvDeleted(e.env_id))),
+        Change::EnvironmentSecrets(e) => hub.do_send(Traced::current(SecretsChanged(e))),
+        Change::User(change) => hub.do_send(Traced::current(UserChanged(change))),
     }
 }

@@ -23,7 +23,7 @@ use vane_schema::secret::SecretType;
 
 pub use messages::{
     AttributesChanged, Connect, Disconnect, EnvDeleted, Evict, FlagChanged, Identify, LoadEnv, Push, PushKind,
-    RefreshSecrets, Resync, SecretsChanged, SegmentChanged, SessionCount, UserChanged,
+    RefreshSecrets, Resync, SecretsChanged, SegmentChanged, SessionCount, Traced, UserChanged,
 };
 pub use registry::SnapshotRegistry;
 
@@ -140,20 +140,25 @@ impl Hub {
     }
 
     /// Sends `push` to every session of `env_id` matching `kind`; evicts sessions whose mailbox is full (too slow)
-    /// and forgets those already gone.
-    fn fan_out(&mut self, env_id: Uuid, push: &Push) {
-        let Some(group) = self.sessions.get_mut(&env_id) else { return };
+    /// and forgets those already gone. Returns how many sessions took it and how many were evicted.
+    fn fan_out(&mut self, env_id: Uuid, push: &Push) -> (u64, u64) {
+        let Some(group) = self.sessions.get_mut(&env_id) else { return (0, 0) };
+        let (mut sent, mut evicted) = (0, 0);
         let mut gone = Vec::new();
         group.retain(|id, s| {
             if !push.kind.includes(s.kind) {
                 return true;
             }
             let keep = match s.push.try_send(push.clone()) {
-                Ok(()) => true,
+                Ok(()) => {
+                    sent += 1;
+                    true
+                }
                 Err(SendError::Full(_)) => {
                     tracing::warn!(session = %id, env = %env_id, "session too slow, closing");
                     metrics().push_evictions.add(1, &[]);
                     s.evict.do_send(Evict::TooSlow);
+                    evicted += 1;
                     false
                 }
                 Err(SendError::Closed(_)) => false,
@@ -166,6 +171,7 @@ impl Hub {
         for (id, user) in gone {
             self.unindex(env_id, user.key_id, id);
         }
+        (sent, evicted)
     }
 
     fn publish(&mut self, snapshot: EnvSnapshot) -> Arc<EnvSnapshot> {

@@ -12,7 +12,8 @@
 //!   the published snapshot and forwarding pushes;
 //! * [`access::Access`] — connection-token and secret checks, from every environment's secrets held in memory;
 //! * [`rate_limit::RateLimiter`] — per-environment rate limits (`[rate_limits]`), local or shared in Redis;
-//! * [`metrics`] — the node's OpenTelemetry instruments, recorded everywhere, exported by the server crate.
+//! * [`metrics`] — the node's OpenTelemetry instruments, recorded everywhere, exported by the server crate;
+//! * [`propagation`] — W3C trace context through AMQP headers (see README "Tracing").
 //!
 //! Routing and HTTP status codes live in the server crate; nothing here knows about them.
 
@@ -25,6 +26,7 @@ pub mod experiment;
 pub mod hub;
 pub mod ingest;
 pub mod metrics;
+pub mod propagation;
 pub mod rate_limit;
 pub mod session;
 pub mod snapshot;

@@ -205,7 +205,14 @@ impl SdkSession {
         if !self.sync_allowed(ctx) {
             return;
         }
-        let timing = Timing::Sync(Instant::now(), EventType::for_timestamp(req.timestamp));
+        let event_type = EventType::for_timestamp(req.timestamp);
+        let span = tracing::info_span!(
+            "data-sync",
+            sdk_type = self.access.kind.as_str(),
+            full = event_type == EventType::Full
+        );
+        let _entered = span.enter();
+        let timing = Timing::Sync(Instant::now(), event_type, span.clone());
         let Some(snapshot) = self.deps.registry.get(self.access.env_id) else {
             return self.close(ctx, close::UNAVAILABLE, "service unavailable, close by server");
         };
@@ -324,11 +331,11 @@ impl Handler<Push> for SdkSession {
 
     fn handle(&mut self, push: Push, ctx: &mut Self::Context) {
         match (&self.access.kind, &self.user) {
-            (SecretType::Server, _) => self.write(ctx, push.frame, Some(Timing::Push(push.applied_at))),
+            (SecretType::Server, _) => self.write(ctx, push.frame, Some(Timing::Push(push.applied_at, push.span))),
             (SecretType::Client, Some(_)) => {
                 let Some(user) = &self.merged else { return };
                 let frame = push.snapshot.client_patch(user, &push.flags);
-                self.write(ctx, frame, Some(Timing::Push(push.applied_at)));
+                self.write(ctx, frame, Some(Timing::Push(push.applied_at, push.span)));
             }
             // No user attached yet: its first data-sync will carry the current state.
             (SecretType::Client, None) => {}
@@ -347,7 +354,7 @@ impl Handler<AttributesChanged> for SdkSession {
         (self.stored, self.merged) = (msg.attributes, Some(after));
         let Some((flags, snapshot)) = changed.filter(|(flags, _)| !flags.is_empty()) else { return };
         let frame = snapshot.client_patch(self.merged.as_ref().unwrap_or(user), &flags);
-        self.write(ctx, frame, Some(Timing::Push(msg.applied_at)));
+        self.write(ctx, frame, Some(Timing::Push(msg.applied_at, tracing::Span::current())));
     }
 }
 

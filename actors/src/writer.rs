@@ -19,6 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use tracing::Instrument as _;
+use tracing::field::Empty;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use self::buffer::{Buffer, Pending};
 use self::commit::Outcome;
@@ -83,6 +86,8 @@ pub struct Append<R: 'static> {
     pub rows: Vec<R>,
     /// Completion: `Ok(())` once stored, an error if they never will be.
     pub done: Option<Done>,
+    /// The span that appended them (a track call, a broker delivery), linked from the flush span.
+    pub origin: Option<opentelemetry::trace::SpanContext>,
 }
 
 /// Flush everything, then stop. Resolves when the buffer is empty (the caller bounds the wait with a timeout).
@@ -147,11 +152,13 @@ impl<S: Sink> BatchWriter<S> {
         self.flushing = true;
         let store = self.store.clone();
         let started = Instant::now();
+        let span = flush_span::<S>(&batch);
         let flush = async move {
             let outcome = commit::commit::<S>(&store, &batch.rows).await;
             (batch, outcome)
         };
-        ctx.spawn(flush.into_actor(self).map(move |(batch, outcome), act, ctx| {
+        ctx.spawn(flush.instrument(span.clone()).into_actor(self).map(move |(batch, outcome), act, ctx| {
+            span.record("outcome", if matches!(outcome, Outcome::Stored { .. }) { "ok" } else { "error" });
             act.flushed(batch, outcome, started, ctx);
         }));
     }
@@ -212,6 +219,17 @@ impl<S: Sink> BatchWriter<S> {
     }
 }
 
+/// The span of one flush attempt: a root span (a batch serves many callers) linked to the spans that appended its
+/// rows, so a track call's trace leads to the flush that stored it.
+fn flush_span<S: Sink>(batch: &Pending<S::Row>) -> tracing::Span {
+    let span =
+        tracing::info_span!(parent: None, "writer.flush", table = S::TABLE, rows = batch.rows.len(), outcome = Empty);
+    for origin in &batch.origins {
+        span.add_link(origin.clone());
+    }
+    span
+}
+
 /// Records one flush attempt; a stored batch also leaves the buffered gauge and counts as a batch size.
 fn record_flush<S: Sink>(batch: &Pending<S::Row>, started: Instant, outcome: &'static str) {
     let m = metrics();
@@ -261,7 +279,7 @@ impl<S: Sink> Handler<Append<S::Row>> for BatchWriter<S> {
             return;
         }
         metrics().writer_buffered.add(msg.rows.len() as i64, &label(attr::KIND, S::TABLE));
-        self.buffer.push(msg.rows, msg.done);
+        self.buffer.push(msg.rows, msg.done, msg.origin);
         self.maybe_flush(false, ctx);
     }
 }

@@ -9,8 +9,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use opentelemetry_otlp::WithExportConfig as _;
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use prometheus::{Encoder as _, Registry, TextEncoder};
 
@@ -40,13 +38,10 @@ pub fn install(settings: &TelemetrySettings) -> anyhow::Result<()> {
         .with_registry(registry.clone())
         .build()
         .context("building the Prometheus reader")?;
-    let resource = Resource::builder().with_service_name(settings.service_name.clone()).build();
+    let resource = super::resource(&settings.service_name);
     let mut builder = SdkMeterProvider::builder().with_reader(prometheus).with_resource(resource);
     if let Some(endpoint) = &settings.otlp_endpoint {
-        let exporter = opentelemetry_otlp::MetricExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .with_timeout(Duration::from_secs(3))
+        let exporter = super::otlp_channel(opentelemetry_otlp::MetricExporter::builder().with_tonic(), endpoint)
             .build()
             .context("telemetry.otlp_endpoint (metrics)")?;
         builder = builder.with_reader(PeriodicReader::builder(exporter).with_interval(OTLP_INTERVAL).build());

@@ -5,6 +5,7 @@ pub mod app;
 pub mod cluster;
 pub mod database;
 pub mod node_sdk;
+pub mod otlp;
 pub mod process;
 pub mod rabbit;
 pub mod redis_server;

@@ -4,7 +4,9 @@ mod balancer;
 mod drain;
 mod metrics;
 mod readiness;
+mod recovery;
 mod startup;
+mod traces;
 
 use std::path::Path;
 use std::time::Duration;

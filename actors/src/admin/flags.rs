@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use sea_orm::DatabaseTransaction;
 use serde_json::Value;
+use tracing::Instrument as _;
 use uuid::Uuid;
 use vane_schema::wire::FeatureFlag;
 use vane_schema::wire::change::Change;
@@ -74,7 +75,8 @@ impl Admin {
     }
 
     /// The write path: in one transaction read the current flag (locked), build the new one, stamp it, validate
-    /// it and store it; then cache and publish.
+    /// it and store it; then cache and publish. Each step has its span (`db.transaction`, `cache.write`,
+    /// `change.publish`) under the request's.
     async fn save_flag(
         &self,
         env_id: Uuid,
@@ -83,6 +85,25 @@ impl Admin {
     ) -> Result<(FeatureFlag, bool), AdminError> {
         self.require_environment(env_id).await?;
         let segments: HashSet<Uuid> = self.store.segments(env_id).await?.into_iter().map(|s| s.id).collect();
+        let span = tracing::info_span!("db.transaction", db.operation.name = "save_flag", flag = key);
+        let saved = self.write_flag(env_id, key, &segments, build).instrument(span).await?;
+        let (flag, created) = match saved {
+            Saved::Unchanged(flag) => return Ok((flag, false)),
+            Saved::Written { flag, created } => (flag, created),
+        };
+        self.cache.put_flag(&flag).instrument(tracing::info_span!("cache.write", flag = key)).await;
+        self.announce(Change::Flag(flag.clone())).await;
+        Ok((flag, created))
+    }
+
+    /// The transaction of [`save_flag`](Self::save_flag).
+    async fn write_flag(
+        &self,
+        env_id: Uuid,
+        key: &str,
+        segments: &HashSet<Uuid>,
+        build: impl FnOnce(Option<&FeatureFlag>) -> Result<FeatureFlag, AdminError>,
+    ) -> Result<Saved, AdminError> {
         let txn = self.store.begin_write().await?;
         if !lock_environment_in(&txn, env_id).await? {
             return Err(AdminError::NotFound(format!("environment {env_id}")));
@@ -101,16 +122,28 @@ impl Admin {
         if flag.variation_type.is_empty() {
             flag.variation_type = "string".into();
         }
-        validate::flag(&flag, &segments)?;
-        if existing.as_ref().is_some_and(|old| same_content(old, &flag)) {
-            return Ok((existing.unwrap_or(flag), false));
+        validate::flag(&flag, segments)?;
+        let created = existing.is_none();
+        if let Some(old) = existing.filter(|old| same_content(old, &flag)) {
+            return Ok(Saved::Unchanged(old));
         }
         upsert_flag_in(&txn, &flag).await?;
         txn.commit().await?;
-        self.cache.put_flag(&flag).await;
-        self.announce(Change::Flag(flag.clone())).await;
-        Ok((flag, existing.is_none()))
+        Ok(Saved::Written { flag, created })
     }
+}
+
+/// What the transaction of a flag write did.
+enum Saved {
+    /// The stored flag already had this content: nothing written, nothing to push.
+    Unchanged(FeatureFlag),
+    /// Written and committed.
+    Written {
+        /// The flag as stored.
+        flag: FeatureFlag,
+        /// Whether it is new.
+        created: bool,
+    },
 }
 
 /// The id of a new flag: the requested one when no flag anywhere has it (imports keep their ids), otherwise a

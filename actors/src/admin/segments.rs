@@ -3,9 +3,10 @@
 //! `updatedAt` take their re-evaluated values.
 
 use serde_json::Value;
+use tracing::Instrument as _;
 use uuid::Uuid;
-use vane_schema::wire::Segment;
 use vane_schema::wire::change::SegmentChange;
+use vane_schema::wire::{FeatureFlag, Segment};
 
 use super::{Admin, AdminError, next_version, validate};
 use crate::store::{bump_flags_in, lock_environment_in, segment_env_in, segment_in, upsert_segment_in};
@@ -48,6 +49,8 @@ impl Admin {
         Ok(segments)
     }
 
+    /// The write path: one transaction (`db.transaction` span) storing the segment and bumping the flags using
+    /// it, then the cache (`cache.write`) and the publish (`change.publish`).
     async fn save_segment(
         &self,
         env_id: Uuid,
@@ -55,6 +58,31 @@ impl Admin {
         build: impl FnOnce(Option<&Segment>) -> Result<Segment, AdminError>,
     ) -> Result<(Segment, bool), AdminError> {
         self.require_environment(env_id).await?;
+        let span = tracing::info_span!("db.transaction", db.operation.name = "save_segment", segment = %id);
+        let (segment, created, bumped) = self.write_segment(env_id, id, build).instrument(span).await?;
+        let cache = async {
+            self.cache.put_segment(&segment).await;
+            for flag in &bumped {
+                self.cache.put_flag(flag).await;
+            }
+        };
+        cache.instrument(tracing::info_span!("cache.write", segment = %id, flags = bumped.len())).await;
+        let change =
+            SegmentChange { segment: segment.clone(), affected_flag_ids: bumped.iter().map(|f| f.id).collect() };
+        if let Err(e) = self.bus.publish_segment(change, bumped).await {
+            tracing::error!(error = %e, "segment change committed but not published; nodes will catch up");
+        }
+        Ok((segment, created))
+    }
+
+    /// The transaction of [`save_segment`](Self::save_segment): the segment as stored, whether it is new, and
+    /// the flags it bumped.
+    async fn write_segment(
+        &self,
+        env_id: Uuid,
+        id: Uuid,
+        build: impl FnOnce(Option<&Segment>) -> Result<Segment, AdminError>,
+    ) -> Result<(Segment, bool, Vec<FeatureFlag>), AdminError> {
         let txn = self.store.begin_write().await?;
         if !lock_environment_in(&txn, env_id).await? {
             return Err(AdminError::NotFound(format!("environment {env_id}")));
@@ -78,15 +106,6 @@ impl Admin {
         upsert_segment_in(&txn, &segment).await?;
         let bumped = bump_flags_in(&txn, env_id, segment.updated_at, |f| validate::references_segment(f, id)).await?;
         txn.commit().await?;
-        self.cache.put_segment(&segment).await;
-        for flag in &bumped {
-            self.cache.put_flag(flag).await;
-        }
-        let change =
-            SegmentChange { segment: segment.clone(), affected_flag_ids: bumped.iter().map(|f| f.id).collect() };
-        if let Err(e) = self.bus.publish_segment(change, bumped).await {
-            tracing::error!(error = %e, "segment change committed but not published; nodes will catch up");
-        }
-        Ok((segment, existing.is_none()))
+        Ok((segment, existing.is_none(), bumped))
     }
 }

@@ -1,14 +1,11 @@
-//! RabbitMQ plumbing for changes: connecting with lapin's automatic recovery, the durable topic exchange, the
-//! publisher (with confirms), and W3C trace-context propagation through message headers.
+//! RabbitMQ plumbing for changes: connecting with lapin's automatic recovery, the durable topic exchange, and the
+//! publisher (with confirms), whose messages carry the caller's trace context ([`crate::propagation`]).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind};
-use opentelemetry::propagation::{Extractor, Injector};
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use vane_schema::wire::change::Change;
 
 use super::BusError;
@@ -81,8 +78,9 @@ impl ChangePublisher {
     }
 
     async fn publish_once(&self, routing_key: &str, body: &[u8]) -> Result<(), BusError> {
-        let props =
-            BasicProperties::default().with_content_type("application/json".into()).with_headers(trace_headers());
+        let props = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_headers(crate::propagation::inject_current());
         let confirm = self
             .channel
             .basic_publish(
@@ -98,52 +96,5 @@ impl ChangePublisher {
             Confirmation::Ack(_) | Confirmation::NotRequested => Ok(()),
             Confirmation::Nack(_) => Err(BusError::Nacked),
         }
-    }
-}
-
-/// The current span's W3C trace context as AMQP headers.
-fn trace_headers() -> FieldTable {
-    let mut carrier = HashMap::new();
-    let cx = tracing::Span::current().context();
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut Carrier(&mut carrier)));
-    let mut table = FieldTable::default();
-    for (k, v) in carrier {
-        table.insert(ShortString::from(k), AMQPValue::LongString(v.into()));
-    }
-    table
-}
-
-/// Makes `span` a child of the trace context carried in `headers`, if any.
-pub fn continue_trace(span: &tracing::Span, headers: Option<&FieldTable>) {
-    let Some(headers) = headers else { return };
-    let carrier: HashMap<String, String> = headers
-        .inner()
-        .iter()
-        .filter_map(|(k, v)| match v {
-            AMQPValue::LongString(s) => Some((k.to_string(), String::from_utf8_lossy(s.as_bytes()).into_owned())),
-            _ => None,
-        })
-        .collect();
-    let cx = opentelemetry::global::get_text_map_propagator(|p| p.extract(&ReadCarrier(&carrier)));
-    let _ = span.set_parent(cx);
-}
-
-struct Carrier<'a>(&'a mut HashMap<String, String>);
-
-impl Injector for Carrier<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
-    }
-}
-
-struct ReadCarrier<'a>(&'a HashMap<String, String>);
-
-impl Extractor for ReadCarrier<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(String::as_str).collect()
     }
 }

@@ -17,9 +17,10 @@ use vane_schema::wire::change::{
     Change, ENVIRONMENT_DELETED, ENVIRONMENT_SECRETS, FLAG_CHANGE, SEGMENT_CHANGE, USER_CHANGE,
 };
 
-use super::amqp::{self, AmqpConfig, continue_trace};
+use super::amqp::{self, AmqpConfig};
 use super::{BusError, deliver_and_wait};
 use crate::hub::{Hub, Resync};
+use crate::propagation::continue_trace;
 
 /// Unacked changes in flight from the broker.
 const PREFETCH: u16 = 256;
@@ -67,7 +68,7 @@ impl ChangeListener {
     }
 
     fn handle_delivery(&mut self, delivery: Delivery, ctx: &mut Context<Self>) {
-        let span = tracing::info_span!("change", routing_key = %delivery.routing_key);
+        let span = tracing::info_span!("change", otel.kind = "consumer", messaging.destination = %delivery.routing_key);
         continue_trace(&span, delivery.properties.headers().as_ref());
         let change = Change::decode(delivery.routing_key.as_str(), &delivery.data);
         let hub = self.hub.clone();

@@ -6,6 +6,8 @@ use std::time::Instant;
 use actix::prelude::*;
 use bytestring::ByteString;
 use tokio::sync::oneshot;
+use tracing::Instrument as _;
+use tracing::field::Empty;
 use uuid::Uuid;
 use vane_schema::wire::time::{now_ms, unix_ms};
 use vane_schema::wire::{FeatureFlag, Segment};
@@ -54,6 +56,22 @@ impl Handler<LoadEnv> for Hub {
     }
 }
 
+/// A change in its sender's span: handled as the bare change, inside that span.
+macro_rules! traced {
+    ($($message:ty),*) => {$(
+        impl Handler<Traced<$message>> for Hub {
+            type Result = ();
+
+            fn handle(&mut self, Traced { msg, span }: Traced<$message>, ctx: &mut Self::Context) {
+                let _entered = span.enter();
+                <Self as Handler<$message>>::handle(self, msg, ctx);
+            }
+        }
+    )*};
+}
+
+traced!(FlagChanged, SegmentChanged, EnvDeleted, SecretsChanged, UserChanged);
+
 impl Handler<FlagChanged> for Hub {
     type Result = ();
 
@@ -89,13 +107,14 @@ impl Hub {
             None if change.affected_flag_ids.is_empty() => self.apply_segment(&change.segment, &[], Source::Bus),
             None => {
                 let (store, hub, ids) = (self.store.clone(), ctx.address(), change.affected_flag_ids.clone());
-                actix::spawn(async move {
+                let read = async move {
                     let flags = store.flags_by_ids(env_id, &ids).await.unwrap_or_else(|e| {
                         tracing::warn!(error = %e, "cannot read the flags a segment change affects; catch-up will");
                         Vec::new()
                     });
-                    hub.do_send(SegmentChanged { change, bumped: Some(flags) });
-                });
+                    hub.do_send(Traced::current(SegmentChanged { change, bumped: Some(flags) }));
+                };
+                actix::spawn(read.instrument(tracing::info_span!("db.read_segment_flags")));
             }
         }
     }
@@ -108,6 +127,8 @@ impl Hub {
             tracing::debug!(flag = %flag.key, "stale or duplicate flag change ignored");
             return;
         };
+        let span = tracing::info_span!("hub.apply", env = %flag.env_id, flag = %flag.key, source = source.as_str());
+        let _entered = span.enter();
         record_lag(source, &flag.updated_at);
         let snapshot = self.publish(next);
         let flags: Arc<[_]> = Arc::from(vec![changed]);
@@ -125,21 +146,37 @@ impl Hub {
             }
             return;
         };
+        let span =
+            tracing::info_span!("hub.apply", env = %segment.env_id, segment = %segment.id, source = source.as_str());
+        let _entered = span.enter();
         record_lag(source, &segment.updated_at);
         let snapshot = self.publish(applied.snapshot);
         let frame = server_patch(&applied.changed, std::slice::from_ref(segment));
         self.push(segment.env_id, snapshot, Arc::from(applied.affected), frame);
     }
 
+    /// Pushes an applied change to the environment's sessions under one `push` span, which records how many
+    /// sessions took it and stays open until the last of them has written its frame.
     fn push(&mut self, env_id: Uuid, snapshot: Arc<EnvSnapshot>, flags: Arc<[Arc<SnapFlag>]>, frame: ByteString) {
         let applied_at = Instant::now();
-        let server =
-            Push { kind: PushKind::Server, snapshot: snapshot.clone(), flags: flags.clone(), frame, applied_at };
-        self.fan_out(env_id, &server);
+        let span = tracing::info_span!("push", sessions = Empty, evicted = Empty);
+        let server = Push {
+            kind: PushKind::Server,
+            snapshot: snapshot.clone(),
+            flags: flags.clone(),
+            frame,
+            applied_at,
+            span: span.clone(),
+        };
+        let (mut sent, mut evicted) = self.fan_out(env_id, &server);
         if !flags.is_empty() {
-            let client = Push { kind: PushKind::Client, snapshot, flags, frame: ByteString::default(), applied_at };
-            self.fan_out(env_id, &client);
+            let client = Push { kind: PushKind::Client, frame: ByteString::default(), ..server };
+            let (s, e) = self.fan_out(env_id, &client);
+            (sent, evicted) = (sent + s, evicted + e);
         }
+        span.record("sessions", sent);
+        span.record("evicted", evicted);
+        tracing::debug!(env = %env_id, sessions = sent, evicted, "change pushed");
     }
 }
 

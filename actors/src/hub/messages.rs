@@ -61,6 +61,26 @@ pub struct SegmentChanged {
     pub bumped: Option<Vec<FeatureFlag>>,
 }
 
+/// A change message with the span it was sent from: the hub applies `msg` inside that span, so the apply and the
+/// push join the trace of whatever caused the change (a REST call here, a broker delivery from another node).
+pub struct Traced<M> {
+    /// The change.
+    pub msg: M,
+    /// The sender's span.
+    pub span: tracing::Span,
+}
+
+impl<M> Traced<M> {
+    /// `msg` in the current span.
+    pub fn current(msg: M) -> Self {
+        Self { msg, span: tracing::Span::current() }
+    }
+}
+
+impl<M: Message<Result = ()>> Message for Traced<M> {
+    type Result = ();
+}
+
 /// An environment was deleted: forget it and close its sessions.
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "()")]
@@ -120,6 +140,9 @@ pub struct Push {
     pub frame: ByteString,
     /// When the hub applied the change (`vane.push.duration` runs from here to the frame written).
     pub applied_at: Instant,
+    /// The fan-out span: one per change, not per session; it ends when the last session has written the frame
+    /// (each session holds a handle until then).
+    pub span: tracing::Span,
 }
 
 /// Tells a session to close.

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use vane_schema::wire::message::{EndUserMessage, InsightMessage};
 
 use super::rows::{RowError, end_user_row, event_row};
+use crate::propagation::current_span_context;
 use crate::store::Store;
 use crate::writer::{Append, BatchWriter, EndUsers, Events, Shutdown, WriterConfig, WriterError};
 
@@ -77,7 +78,7 @@ impl Writers {
     /// Queues end users without waiting for the outcome (a full writer drops them, with a warning).
     pub fn end_users_detached(&self, messages: Vec<EndUserMessage>) {
         let rows = convert(messages, end_user_row);
-        self.users.do_send(Append { rows, done: None });
+        self.users.do_send(Append { rows, done: None, origin: current_span_context() });
     }
 
     /// Flushes both writers and stops them; returns when everything buffered is stored.
@@ -91,7 +92,7 @@ impl Writers {
 /// dropped sender.
 fn append<S: crate::writer::sink::Sink>(writer: &Addr<BatchWriter<S>>, rows: Vec<S::Row>) -> Stored {
     let (done, stored) = oneshot::channel();
-    writer.do_send(Append { rows, done: Some(done) });
+    writer.do_send(Append { rows, done: Some(done), origin: current_span_context() });
     stored
 }
 

@@ -7,24 +7,25 @@ use vane_schema::wire::sdk::EventType;
 
 use crate::metrics::{attr, label, metrics};
 
-/// A write to measure, with when its clock started.
-#[derive(Debug, Clone, Copy)]
+/// A write to measure, with when its clock started and the span it belongs to (held until the frame is written,
+/// so the span's end is the write's end).
+#[derive(Debug, Clone)]
 pub(super) enum Timing {
-    /// A push of a change the hub applied at this instant.
-    Push(Instant),
-    /// A data-sync reply to a frame received at this instant.
-    Sync(Instant, EventType),
+    /// A push of a change the hub applied at this instant (the hub's fan-out span).
+    Push(Instant, tracing::Span),
+    /// A data-sync reply to a frame received at this instant (the session's `data-sync` span).
+    Sync(Instant, EventType, tracing::Span),
 }
 
 impl Timing {
     /// Records the measurement; called after the frame was written.
     pub(super) fn record(self) {
         match self {
-            Self::Push(applied_at) => {
+            Self::Push(applied_at, _span) => {
                 metrics().push_duration.record(applied_at.elapsed().as_secs_f64(), &[]);
                 metrics().push_frames.add(1, &[]);
             }
-            Self::Sync(received, kind) => {
+            Self::Sync(received, kind, _span) => {
                 let kind = match kind {
                     EventType::Full => "full",
                     EventType::Patch => "patch",

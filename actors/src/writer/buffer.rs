@@ -5,9 +5,13 @@
 
 use std::collections::VecDeque;
 
+use opentelemetry::trace::SpanContext;
 use tokio::sync::oneshot;
 
 use super::WriterError;
+
+/// Most traces one flush links to: a batch of thousands of track calls is not worth thousands of links.
+const MAX_LINKS: usize = 32;
 
 /// Reports that an append is stored (or why it never will be).
 pub type Done = oneshot::Sender<Result<(), WriterError>>;
@@ -19,6 +23,8 @@ pub struct Pending<R> {
     pub rows: Vec<R>,
     /// Who to tell.
     pub done: Vec<Done>,
+    /// The spans that appended these rows (at most [`MAX_LINKS`]), linked from the flush span.
+    pub origins: Vec<SpanContext>,
 }
 
 impl<R> Pending<R> {
@@ -57,9 +63,9 @@ impl<R> Buffer<R> {
     }
 
     /// Queues an append at the back.
-    pub fn push(&mut self, rows: Vec<R>, done: Option<Done>) {
+    pub fn push(&mut self, rows: Vec<R>, done: Option<Done>, origin: Option<SpanContext>) {
         self.rows += rows.len();
-        self.queue.push_back(Pending { rows, done: done.into_iter().collect() });
+        self.queue.push_back(Pending { rows, done: done.into_iter().collect(), origins: origin.into_iter().collect() });
     }
 
     /// Takes whole appends from the front until at least `max_rows` rows (always at least one append).
@@ -73,6 +79,8 @@ impl<R> Buffer<R> {
             }
             batch.rows.extend(next.rows);
             batch.done.extend(next.done);
+            let room = MAX_LINKS.saturating_sub(batch.origins.len());
+            batch.origins.extend(next.origins.into_iter().take(room));
         }
         self.rows -= batch.rows.len();
         Some(batch)
@@ -100,9 +108,9 @@ mod tests {
     #[test]
     fn take_cuts_at_append_boundaries_up_to_the_batch_size() {
         let mut b = Buffer::default();
-        b.push(vec![1, 2], None);
-        b.push(vec![3, 4], None);
-        b.push(vec![5], None);
+        b.push(vec![1, 2], None, None);
+        b.push(vec![3, 4], None, None);
+        b.push(vec![5], None, None);
         let first = b.take(4).expect("some");
         assert_eq!(first.rows, [1, 2, 3, 4]);
         assert_eq!(b.rows(), 1);
@@ -113,10 +121,10 @@ mod tests {
     #[test]
     fn an_oversized_append_is_taken_whole_and_never_merged_beyond_the_size() {
         let mut b = Buffer::default();
-        b.push(vec![1, 2, 3], None);
-        b.push(vec![4], None);
+        b.push(vec![1, 2, 3], None, None);
+        b.push(vec![4], None, None);
         assert_eq!(b.take(2).expect("some").rows, [1, 2, 3]);
-        b.push(vec![5, 6], None);
+        b.push(vec![5, 6], None, None);
         assert_eq!(b.take(2).expect("some").rows, [4], "4 + 5,6 would exceed 2");
     }
 
@@ -124,8 +132,8 @@ mod tests {
     fn restore_puts_a_failed_batch_first_and_completions_fire_once() {
         let mut b = Buffer::default();
         let (tx, mut rx) = oneshot::channel();
-        b.push(vec![1], Some(tx));
-        b.push(vec![2], None);
+        b.push(vec![1], Some(tx), None);
+        b.push(vec![2], None, None);
         let batch = b.take(1).expect("some");
         b.restore(batch);
         assert_eq!(b.rows(), 2);

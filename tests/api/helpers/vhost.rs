@@ -22,8 +22,9 @@ impl TestVhost {
     pub fn create() -> Self {
         let name = format!("t-{}", Uuid::new_v4().simple());
         rabbitmqctl(&["-q", "add_vhost", &name]);
-        rabbitmqctl(&["-q", "set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
-        Self { name }
+        let vhost = Self { name };
+        vhost.grant();
+        vhost
     }
 
     /// The AMQP URL of the vhost.
@@ -44,6 +45,16 @@ impl TestVhost {
             rabbitmqctl(&["-q", "close_connection", pid, "closed by test"]);
         }
         pids.len()
+    }
+
+    /// Takes `guest`'s permissions on the vhost away (reconnects are refused with 403 ACCESS_REFUSED).
+    pub fn revoke(&self) {
+        rabbitmqctl(&["-q", "clear_permissions", "-p", &self.name, "guest"]);
+    }
+
+    /// Gives `guest` full permissions on the vhost (again).
+    pub fn grant(&self) {
+        rabbitmqctl(&["-q", "set_permissions", "-p", &self.name, "guest", ".*", ".*", ".*"]);
     }
 
     /// Deletes the vhost and everything in it.

@@ -30,6 +30,7 @@ use vane_schema::wire::message::{END_USERS_QUEUE, EndUserMessage, INSIGHTS_QUEUE
 
 use super::{AmqpError, AmqpIngestConfig, connect, dead_letter, declare_queue, decode};
 use crate::ingest::writers::{Stored, Writers, stored};
+use crate::propagation::continue_trace;
 use crate::writer::WriterError;
 
 /// Wait before reconnecting after a subscription failed or the connection was lost for good.
@@ -172,6 +173,10 @@ impl<T: Topic> QueueConsumer<T> {
     /// Takes a delivery: appends its messages, or dead-letters it if it cannot be decoded.
     fn take(&mut self, delivery: Delivery, ctx: &mut Context<Self>) {
         self.in_flight += 1;
+        // The publishing track call's trace: the writer's flush links to it.
+        let span = tracing::info_span!("ingest.receive", otel.kind = "consumer", messaging.destination = T::QUEUE);
+        continue_trace(&span, delivery.properties.headers().as_ref());
+        let _entered = span.enter();
         match decode::<T::Message>(&delivery.data) {
             Ok(messages) => self.append(delivery, messages, 0, ctx),
             Err(e) => self.dead_letter(delivery, &e.to_string(), ctx),

@@ -3,7 +3,8 @@
 //!
 //! One channel is shared by every HTTP worker (lapin channels are `Send + Sync` and pipeline publishes). Each
 //! call publishes all its messages first and then awaits their confirms together; the broker confirms many
-//! deliveries with one `multiple` ack, so concurrent calls share confirm round trips.
+//! deliveries with one `multiple` ack, so concurrent calls share confirm round trips. Messages carry the track
+//! call's trace context ([`crate::propagation`]).
 
 use std::sync::Arc;
 
@@ -79,8 +80,10 @@ impl Publisher {
 
     /// Hands one message to the channel (default exchange, routed by queue name).
     async fn send(&self, queue: &str, body: &[u8]) -> Result<PublisherConfirm, AmqpError> {
-        let props =
-            BasicProperties::default().with_content_type("application/json".into()).with_delivery_mode(PERSISTENT);
+        let props = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_delivery_mode(PERSISTENT)
+            .with_headers(crate::propagation::inject_current());
         let options = BasicPublishOptions { mandatory: true, ..BasicPublishOptions::default() };
         Ok(self.channel.basic_publish("".into(), queue.into(), options, body, props).await?)
     }
