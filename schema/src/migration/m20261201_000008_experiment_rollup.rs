@@ -34,30 +34,31 @@ CREATE TABLE metric_user_hours (env_id UUID NOT NULL, metric TEXT NOT NULL, hour
     PRIMARY KEY (env_id, metric, hour, user_key));
 CREATE INDEX ix_metric_user_hours_hour ON metric_user_hours (hour);";
 
-/// The earlier of the stored and the new first exposure (`r`: the stored row), for `column`.
-fn earlier_first(column: &str) -> String {
+/// The earlier of the stored (`r`) and the new first exposure, for `column`.
+fn earlier_first(r: &str, column: &str) -> String {
     format!(
-        "{column} = CASE WHEN excluded.first_sent_at IS NOT NULL AND (r.first_sent_at IS NULL \
-           OR (excluded.first_sent_at, excluded.first_sent_id) < (r.first_sent_at, r.first_sent_id)) \
-         THEN excluded.{column} ELSE r.{column} END"
+        "{column} = CASE WHEN excluded.first_sent_at IS NOT NULL AND ({r}.first_sent_at IS NULL \
+           OR (excluded.first_sent_at, excluded.first_sent_id) < ({r}.first_sent_at, {r}.first_sent_id)) \
+         THEN excluded.{column} ELSE {r}.{column} END"
     )
 }
 
-/// The upsert clauses: counts add up, the first exposure and the time range keep their extremes.
-fn on_conflict_flag() -> String {
+/// The upsert clauses: counts add up, the first exposure and the time range keep their extremes. `r` names the
+/// stored row (an alias on Postgres; SQLite allows no alias inside a trigger, so there it is the table name).
+fn on_conflict_flag(r: &str) -> String {
     format!(
         "ON CONFLICT (env_id, flag_id, hour, user_key, keyed, variation_id) DO UPDATE SET \
-           evaluations = r.evaluations + excluded.evaluations, {}, {}",
-        earlier_first("first_sent_at"),
-        earlier_first("first_sent_id")
+           evaluations = {r}.evaluations + excluded.evaluations, {}, {}",
+        earlier_first(r, "first_sent_at"),
+        earlier_first(r, "first_sent_id")
     )
 }
 
-fn on_conflict_metric(min: &str, max: &str) -> String {
+fn on_conflict_metric(r: &str, min: &str, max: &str) -> String {
     format!(
-        "ON CONFLICT (env_id, metric, hour, user_key) DO UPDATE SET events = r.events + excluded.events, \
-           total = r.total + excluded.total, first_at = {min}(r.first_at, excluded.first_at), \
-           last_at = {max}(r.last_at, excluded.last_at)"
+        "ON CONFLICT (env_id, metric, hour, user_key) DO UPDATE SET events = {r}.events + excluded.events, \
+           total = {r}.total + excluded.total, first_at = {min}({r}.first_at, excluded.first_at), \
+           last_at = {max}({r}.last_at, excluded.last_at)"
     )
 }
 
@@ -81,8 +82,8 @@ fn postgres_rollup(source: &str) -> String {
                 MIN(timestamp), MAX(timestamp) \
          FROM {source} WHERE event <> 'FlagValue' AND properties -> 'user' ->> 'keyId' IS NOT NULL \
          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 {metric};",
-        flag = on_conflict_flag(),
-        metric = on_conflict_metric("LEAST", "GREATEST"),
+        flag = on_conflict_flag("r"),
+        metric = on_conflict_metric("r", "LEAST", "GREATEST"),
     )
 }
 
@@ -108,7 +109,7 @@ fn sqlite_up() -> String {
     let hour = "strftime('%Y-%m-%dT%H:00:00+00:00', NEW.timestamp)";
     format!(
         "CREATE TRIGGER events_rollup_flag AFTER INSERT ON events WHEN NEW.event = 'FlagValue' BEGIN \
-           INSERT INTO flag_user_hours AS r (env_id, flag_id, hour, user_key, keyed, variation_id, evaluations, \
+           INSERT INTO flag_user_hours (env_id, flag_id, hour, user_key, keyed, variation_id, evaluations, \
              first_sent_at, first_sent_id) \
            VALUES (NEW.env_id, NEW.distinct_id, {hour}, COALESCE({user}, ''), {user} IS NOT NULL, \
              COALESCE(json_extract(NEW.properties, '$.variationId'), ''), 1, \
@@ -116,13 +117,13 @@ fn sqlite_up() -> String {
          END;
          CREATE TRIGGER events_rollup_metric AFTER INSERT ON events \
            WHEN NEW.event <> 'FlagValue' AND {metric_user} IS NOT NULL BEGIN \
-           INSERT INTO metric_user_hours AS r (env_id, metric, hour, user_key, events, total, first_at, last_at) \
+           INSERT INTO metric_user_hours (env_id, metric, hour, user_key, events, total, first_at, last_at) \
            VALUES (NEW.env_id, NEW.distinct_id, {hour}, {metric_user}, 1, \
              CASE WHEN json_type(NEW.properties, '$.numericValue') IN ('integer', 'real') THEN {value} ELSE 0 END, \
              NEW.timestamp, NEW.timestamp) {metric}; \
          END;",
-        flag = on_conflict_flag(),
-        metric = on_conflict_metric("MIN", "MAX"),
+        flag = on_conflict_flag("flag_user_hours"),
+        metric = on_conflict_metric("metric_user_hours", "MIN", "MAX"),
     )
 }
 
