@@ -6,6 +6,7 @@ mod m20261125_000001_initial;
 mod m20261201_000001_integrity;
 mod m20261201_000005_experiments;
 mod m20261201_000006_user_attributes;
+mod m20261201_000008_experiment_rollup;
 
 /// Applies Vane's migrations in order; the history lives in `seaql_migrations`.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_integrity::Migration),
             Box::new(m20261201_000005_experiments::Migration),
             Box::new(m20261201_000006_user_attributes::Migration),
+            Box::new(m20261201_000008_experiment_rollup::Migration),
         ]
     }
 }

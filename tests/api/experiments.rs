@@ -3,6 +3,7 @@
 
 mod crud;
 mod insights;
+mod rollup;
 mod sdk;
 mod stats;
 

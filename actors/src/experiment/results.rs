@@ -125,13 +125,16 @@ impl Experiments {
     ) -> Result<Vec<ArmRow>, ExperimentError> {
         let backend = self.store.backend();
         let flag_id = format!("{}-{}", e.env_id.hyphenated(), e.flag_key);
+        let w = sql::RollupWindow::new(from, to, true);
         let values = [
             e.env_id.into(),
             flag_id.into(),
-            from.into(),
-            to.into(),
+            w.from.into(),
+            w.to.into(),
             metric.event.clone().into(),
             FLAG_VALUE_EVENT.into(),
+            w.lo.into(),
+            w.hi.into(),
         ];
         let statement = Statement::from_sql_and_values(backend, sql::metric_arms(backend), values);
         Ok(ArmRow::find_by_statement(statement).all(self.store.connection()).await?)

@@ -6,10 +6,14 @@
 //! the partition key in every unique constraint, so the `id` primary key that makes redelivered messages land
 //! once would become `(id, timestamp)`; SQLite has no partitions, so both backends would diverge; and the
 //! `events` columns and keys are fixed this release. Batched deletes cost a scan per run instead (see README).
+//!
+//! The experiment rollup (`flag_user_hours`, `metric_user_hours`) is purged with the events: the cutoff is rounded
+//! down to a whole UTC hour, so the rollup hours deleted hold exactly the events deleted and the rollup never
+//! counts an event that is gone.
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::ingest::report::placeholders;
@@ -41,17 +45,34 @@ pub fn spawn(store: Store, days: u32) -> Option<tokio::task::JoinHandle<()>> {
     }))
 }
 
-/// Deletes every event with `timestamp < cutoff`, `batch` rows per statement; returns how many.
+/// Deletes every event with `timestamp` before `cutoff` rounded down to the hour, and the rollup rows of those
+/// hours, `batch` rows per statement; returns how many events.
 pub async fn purge(store: &Store, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, StoreError> {
+    let cutoff = cutoff.duration_trunc(TimeDelta::hours(1)).unwrap_or(cutoff);
+    let total = purge_table(store, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE timestamp < $1 LIMIT $2)", cutoff, batch).await?;
+    metrics().events_purged.add(total, &[]);
+    for (table, key) in ROLLUP {
+        let sql = format!("DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE hour < $1 LIMIT $2)");
+        purge_table(store, &sql, cutoff, batch).await?;
+    }
+    Ok(total)
+}
+
+/// The rollup tables and their primary keys.
+const ROLLUP: [(&str, &str); 2] = [
+    ("flag_user_hours", "env_id, flag_id, hour, user_key, keyed, variation_id"),
+    ("metric_user_hours", "env_id, metric, hour, user_key"),
+];
+
+/// Runs `sql` (parameters: the cutoff and the batch size) until it deletes fewer than `batch` rows.
+async fn purge_table(store: &Store, sql: &str, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, StoreError> {
     let backend = store.backend();
-    let sql =
-        placeholders(backend, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE timestamp < $1 LIMIT $2)");
+    let sql = placeholders(backend, sql);
     let mut total = 0;
     loop {
         let statement = Statement::from_sql_and_values(backend, &sql, [cutoff.into(), (batch as i64).into()]);
         let deleted = store.connection().execute_raw(statement).await?.rows_affected();
         total += deleted;
-        metrics().events_purged.add(deleted, &[]);
         if deleted < batch {
             return Ok(total);
         }

@@ -99,7 +99,10 @@ impl Experiments {
         }
         let backend = self.store.backend();
         let flag_id = format!("{}-{flag_key}", env_id.hyphenated());
-        let values = [env_id.into(), flag_id.into(), FLAG_VALUE_EVENT.into(), from.into(), to.into()];
+        // Minute buckets are finer than the rollup's hours.
+        let w = sql::RollupWindow::new(from, to, width >= 3_600);
+        let values =
+            [env_id.into(), flag_id.into(), FLAG_VALUE_EVENT.into(), from.into(), to.into(), w.lo.into(), w.hi.into()];
         let statement = Statement::from_sql_and_values(backend, sql::series(backend, width), values);
         let rows = Row::find_by_statement(statement).all(self.store.connection()).await?;
         Ok(Series { interval, buckets: fill(first, count, width, rows) })

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
 use vane_actors::experiment::retention;
 use vane_schema::entity::event;
@@ -109,6 +109,11 @@ async fn retention_deletes_old_events_in_batches(db: TestDb) {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].timestamp.timestamp_millis(), NOON + 1);
     assert_eq!(retention::purge(&store, from_unix_ms(NOON), 10).await.expect("purges"), 0);
+    let db = store.connection();
+    let sql = "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM flag_user_hours";
+    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.expect("counts");
+    let rollup_rows: i64 = row.expect("a row").try_get("", "n").expect("n");
+    assert_eq!(rollup_rows, 1, "the rollup hours of the deleted events went with them");
     app.cleanup().await;
 }
 
