@@ -150,8 +150,9 @@ impl Application {
             TcpListener::bind(&settings.http.addr).with_context(|| format!("binding {}", settings.http.addr))?;
         let port = listener.local_addr()?.port();
         let token_hash = bootstrap::prepare(&store, &settings, port, migrate).await?;
-        let admin_auth = AdminAuth::new(&token_hash, settings.admin.max_failures, secs(settings.admin.failure_window_seconds))
-            .context("the stored admin token hash is malformed (server_settings.admin_token)")?;
+        let admin_auth =
+            AdminAuth::new(&token_hash, settings.admin.max_failures, secs(settings.admin.failure_window_seconds))
+                .context("the stored admin token hash is malformed (server_settings.admin_token)")?;
         let cache = connect_cache(&settings)?;
         let registry = SnapshotRegistry::default();
         let secrets = SecretIndex::load(&store).await.context("loading the environments' secrets")?;

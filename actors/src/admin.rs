@@ -183,5 +183,9 @@ impl Admin {
 
 /// The change carrying an environment's secrets as stored.
 fn secrets_change(env: &environment::Model) -> Change {
-    Change::EnvironmentSecrets(EnvironmentSecrets { env_id: env.id, updated_at: env.updated_at, secrets: env.secrets() })
+    Change::EnvironmentSecrets(EnvironmentSecrets {
+        env_id: env.id,
+        updated_at: env.updated_at,
+        secrets: env.secrets(),
+    })
 }

@@ -51,7 +51,6 @@ impl Cache {
         }
     }
 
-
     /// An environment's flags and segments from the cache, when it holds them (`None`: ask the database).
     pub async fn environment(&self, env_id: Uuid) -> Option<(Vec<FeatureFlag>, Vec<Segment>)> {
         let r = self.redis.as_ref()?;

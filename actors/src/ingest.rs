@@ -33,10 +33,10 @@ use vane_schema::wire::{EndUser, Insight};
 pub use self::amqp::AmqpIngestConfig;
 pub use self::config::IngestConfig;
 use self::dedupe::UserDedupe;
-pub use self::limits::{LimitError, Limits};
 /// For the fuzz targets' budget check (`fuzz/src/lib.rs`): the estimate the track parser adds up.
 #[doc(hidden)]
 pub use self::limits::expanded_bytes;
+pub use self::limits::{LimitError, Limits};
 use self::transport::Transport;
 use self::writers::Writers;
 use crate::metrics::{attr, label, metrics};
@@ -136,7 +136,7 @@ impl Ingest {
     pub async fn amqp(store: Store, config: IngestConfig, amqp: AmqpIngestConfig) -> Result<Self, IngestError> {
         let writers = Writers::start_with(store, config.writer(), config.event_writers);
         let transport = transport::Amqp::start(amqp, writers, config.prefetch).await?;
-        Ok(Self::with_transport(Transport::Amqp(transport), &config))
+        Ok(Self::with_transport(Transport::Amqp(Box::new(transport)), &config))
     }
 
     fn with_transport(transport: Transport, config: &IngestConfig) -> Self {

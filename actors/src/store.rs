@@ -140,7 +140,8 @@ impl Store {
         use sea_orm::sea_query::OnConflict;
         use sea_orm::{EntityTrait, Set};
         let row = server_setting::ActiveModel { key: Set(key.to_owned()), value: Set(value.to_owned()) };
-        let upsert = OnConflict::column(server_setting::Column::Key).update_column(server_setting::Column::Value).to_owned();
+        let upsert =
+            OnConflict::column(server_setting::Column::Key).update_column(server_setting::Column::Value).to_owned();
         server_setting::Entity::insert(row).on_conflict(upsert).exec_without_returning(&self.db).await?;
         Ok(())
     }

@@ -125,8 +125,7 @@ fn check_track_body(data: &[u8], limits: &Limits) {
             assert_eq!(max, limits.max_track_items);
             return;
         }
-        Err(TrackBodyError::TooManyEvents { index, max }
-        | TrackBodyError::TooLarge { index, max }) => {
+        Err(TrackBodyError::TooManyEvents { index, max } | TrackBodyError::TooLarge { index, max }) => {
             assert!(index <= limits.max_track_items && max > 0, "index {index}, max {max}");
             return;
         }

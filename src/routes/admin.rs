@@ -22,20 +22,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         super::secrets::configure(super::users::configure(super::experiments::configure(super::reports::configure(
             web::scope("/api/v1"),
         ))))
-            .route("/openapi.json", web::get().to(super::openapi::document))
-            .route("/environments", web::post().to(create_environment))
-            .route("/environments", web::get().to(list_environments))
-            .route("/environments/{env}", web::get().to(get_environment))
-            .route("/environments/{env}", web::delete().to(delete_environment))
-            .route("/environments/{env}/feature-flags", web::get().to(list_flags))
-            .route("/environments/{env}/feature-flags/{key}", web::get().to(get_flag))
-            .route("/environments/{env}/feature-flags/{key}", web::put().to(put_flag))
-            .route("/environments/{env}/feature-flags/{key}", web::patch().to(patch_flag))
-            .route("/environments/{env}/feature-flags/{key}", web::delete().to(archive_flag))
-            .route("/environments/{env}/segments", web::get().to(list_segments))
-            .route("/environments/{env}/segments/{id}", web::get().to(get_segment))
-            .route("/environments/{env}/segments/{id}", web::put().to(put_segment))
-            .route("/environments/{env}/segments/{id}", web::delete().to(archive_segment)),
+        .route("/openapi.json", web::get().to(super::openapi::document))
+        .route("/environments", web::post().to(create_environment))
+        .route("/environments", web::get().to(list_environments))
+        .route("/environments/{env}", web::get().to(get_environment))
+        .route("/environments/{env}", web::delete().to(delete_environment))
+        .route("/environments/{env}/feature-flags", web::get().to(list_flags))
+        .route("/environments/{env}/feature-flags/{key}", web::get().to(get_flag))
+        .route("/environments/{env}/feature-flags/{key}", web::put().to(put_flag))
+        .route("/environments/{env}/feature-flags/{key}", web::patch().to(patch_flag))
+        .route("/environments/{env}/feature-flags/{key}", web::delete().to(archive_flag))
+        .route("/environments/{env}/segments", web::get().to(list_segments))
+        .route("/environments/{env}/segments/{id}", web::get().to(get_segment))
+        .route("/environments/{env}/segments/{id}", web::put().to(put_segment))
+        .route("/environments/{env}/segments/{id}", web::delete().to(archive_segment)),
     );
 }
 

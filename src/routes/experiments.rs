@@ -38,7 +38,7 @@ fn experiment_id(raw: &str) -> Result<Uuid, ApiError> {
 }
 
 async fn input(payload: web::Payload, state: &AppState) -> Result<ExperimentInput, ApiError> {
-    json_body(&read_limited(payload, &state).await?)
+    json_body(&read_limited(payload, state).await?)
 }
 
 #[utoipa::path(post, path = "/api/v1/environments/{envId}/experiments", tag = "experiments",

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use vane_actors::access::SecretInfo;
 use vane_actors::eval::EvalUser;
 use vane_actors::rate_limit::Policy;
 use vane_actors::snapshot::{EnvSnapshot, client_flag};
-use vane_actors::access::SecretInfo;
 use vane_schema::secret::SecretType;
 use vane_schema::wire::EndUser;
 

@@ -3,12 +3,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason};
+use vane_actors::access::SecretInfo;
 use vane_actors::access::{AccessError, StreamParams};
 use vane_actors::metrics::{attr, label, metrics};
 use vane_actors::rate_limit::Policy;
 use vane_actors::session::protocol::close;
 use vane_actors::session::{SdkSession, SessionSlot};
-use vane_actors::access::SecretInfo;
 use vane_schema::wire::time::{now_ms, unix_ms};
 
 use crate::error::ApiError;

@@ -43,7 +43,10 @@ fn file_then_env_override_in_order() {
         Some("amqp://guest:guest@127.0.0.1:5672/t-1")
     );
     assert_eq!(s.streaming.outbound_queue, 8);
-    assert_eq!(s.admin.token.as_ref().map(|t| t.expose_secret().to_string()).as_deref(), Some("12345678901234567890123456789012"));
+    assert_eq!(
+        s.admin.token.as_ref().map(|t| t.expose_secret().to_string()).as_deref(),
+        Some("12345678901234567890123456789012")
+    );
 }
 
 #[test]
@@ -95,7 +98,12 @@ fn a_missing_config_file_is_an_error() {
 
 #[test]
 fn admin_tokens_must_be_long_and_not_a_documented_placeholder() {
-    for bad in ["short", "0123456789abcdef0123456789abcde", "change-me-to-a-long-random-string", "CHANGE-ME-please-0123456789abcdefgh"] {
+    for bad in [
+        "short",
+        "0123456789abcdef0123456789abcde",
+        "change-me-to-a-long-random-string",
+        "CHANGE-ME-please-0123456789abcdefgh",
+    ] {
         let err = Settings::load_from(None, env(&[("VANE__ADMIN__TOKEN", bad)])).expect_err(bad).to_string();
         assert!(err.contains("admin.token"), "{bad}: {err}");
     }

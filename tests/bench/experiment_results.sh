@@ -15,7 +15,7 @@ BACKEND=${2:-postgres}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VANE=${VANE_BIN:-$ROOT/target/debug/vane}
 PG=${VANE_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432}
-TOKEN=bench-token
+TOKEN=experiment-bench-admin-token-0123456789
 WORK=$(mktemp -d)
 DB=t_bench_exp_$$
 if [ "$BACKEND" = postgres ]; then URL=$PG/$DB; else URL="sqlite://$WORK/vane.db?mode=rwc"; fi

@@ -49,7 +49,13 @@ pub fn spawn(store: Store, days: u32) -> Option<tokio::task::JoinHandle<()>> {
 /// hours, `batch` rows per statement; returns how many events.
 pub async fn purge(store: &Store, cutoff: DateTime<Utc>, batch: u64) -> Result<u64, StoreError> {
     let cutoff = cutoff.duration_trunc(TimeDelta::hours(1)).unwrap_or(cutoff);
-    let total = purge_table(store, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE timestamp < $1 LIMIT $2)", cutoff, batch).await?;
+    let total = purge_table(
+        store,
+        "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE timestamp < $1 LIMIT $2)",
+        cutoff,
+        batch,
+    )
+    .await?;
     metrics().events_purged.add(total, &[]);
     for (table, key) in ROLLUP {
         let sql = format!("DELETE FROM {table} WHERE ({key}) IN (SELECT {key} FROM {table} WHERE hour < $1 LIMIT $2)");

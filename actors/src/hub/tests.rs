@@ -94,7 +94,8 @@ fn stub(release: &Arc<Notify>) -> (Addr<Stub>, mpsc::UnboundedReceiver<Seen>) {
 }
 
 async fn connect(hub: &Addr<Hub>, env_id: Uuid, kind: SecretType, s: &Addr<Stub>) -> SessionId {
-    let msg = Connect { env_id, kind, push: s.clone().recipient(), evict: s.clone().recipient(), secret_id: Uuid::nil() };
+    let msg =
+        Connect { env_id, kind, push: s.clone().recipient(), evict: s.clone().recipient(), secret_id: Uuid::nil() };
     hub.send(msg).await.expect("hub").expect("connects")
 }
 

@@ -20,7 +20,7 @@ pub enum Transport {
     /// Embedded mode: this node's writers.
     InProcess(Writers),
     /// Cluster mode: RabbitMQ, consumed by every node's writers.
-    Amqp(Amqp),
+    Amqp(Box<Amqp>),
 }
 
 /// The RabbitMQ side of a node: its publisher, and the consumers feeding its writers.

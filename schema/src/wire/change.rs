@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::flag::FeatureFlag;
 use super::segment::Segment;
 use super::time::millis;
-use crate::secret::EnvSecret;
 use super::user::StoredAttributes;
+use crate::secret::EnvSecret;
 
 /// Routing key of flag changes; the body is the full flag JSON.
 pub const FLAG_CHANGE: &str = "featbit-feature-flag-change";

@@ -22,7 +22,8 @@ async fn environments(http: &reqwest::Client, base: &str, token: &str) -> reqwes
 async fn a_generated_token_goes_to_a_private_file_and_only_its_hash_is_stored() {
     let db = TestDb::postgres().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut vane = VaneProcess::start(dir.path(), &[("VANE__DATABASE__URL", &db.url), ("VANE__DEMO__ENABLED", "false")]);
+    let mut vane =
+        VaneProcess::start(dir.path(), &[("VANE__DATABASE__URL", &db.url), ("VANE__DEMO__ENABLED", "false")]);
     let line = vane.wait_for_line("admin token", Duration::from_secs(60));
     let port = vane.port_from_banner();
     let file = dir.path().join("vane-data/admin-token");

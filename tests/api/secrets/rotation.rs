@@ -24,7 +24,8 @@ async fn rotating_a_secret_closes_its_sessions_and_refuses_it() {
     let (id, old) = (env["id"].as_str().expect("id").to_owned(), secret_of(&env, "server"));
     let mut session = open_synced(&app.address, &old).await;
 
-    let (status, added) = app.admin(Method::POST, &format!("/environments/{id}/secrets"), Some(json!({"type": "server"}))).await;
+    let (status, added) =
+        app.admin(Method::POST, &format!("/environments/{id}/secrets"), Some(json!({"type": "server"}))).await;
     assert_eq!(status, 201, "{added}");
     assert_eq!(added["type"], "server");
     let new = added["value"].as_str().expect("value").to_owned();
@@ -49,7 +50,8 @@ async fn rotating_a_secret_closes_its_sessions_and_refuses_it() {
         assert_eq!(status, 400);
     }
     let missing = uuid::Uuid::new_v4();
-    let (status, _) = app.admin(Method::POST, &format!("/environments/{missing}/secrets"), Some(json!({"type": "client"}))).await;
+    let (status, _) =
+        app.admin(Method::POST, &format!("/environments/{missing}/secrets"), Some(json!({"type": "client"}))).await;
     assert_eq!(status, 404);
     app.cleanup().await;
 }

@@ -31,7 +31,8 @@ async fn a_secret_revoked_on_one_node_is_refused_and_its_sessions_closed_on_anot
     session.data_sync(json!({"timestamp": 0})).await;
     session.next_json().await;
 
-    let added = cluster.admin(0, Method::POST, &format!("/environments/{env}/secrets"), Some(json!({"type": "server"}))).await;
+    let added =
+        cluster.admin(0, Method::POST, &format!("/environments/{env}/secrets"), Some(json!({"type": "server"}))).await;
     let new = added["value"].as_str().expect("value").to_owned();
     cluster.admin(0, Method::DELETE, &format!("/environments/{env}/secrets/{old}"), None).await;
     assert_eq!(session.expect_close().await.0, 4003, "node B closes the session of the revoked secret");
