@@ -56,7 +56,7 @@ pub(crate) fn env_id(raw: &str) -> Result<Uuid, ApiError> {
 }
 
 async fn body(payload: web::Payload, state: &AppState) -> Result<Value, ApiError> {
-    json_body(&read_limited(payload, &state).await?)
+    json_body(&read_limited(payload, state).await?)
 }
 
 /// Body of `POST /api/v1/environments`.
