@@ -6,6 +6,7 @@
 #
 # BENCH_CLUSTER=1 runs the node on its own Postgres database and RabbitMQ vhost (created here, dropped on exit);
 # otherwise it runs standalone on SQLite in a temporary directory. BENCH_PORT (default 5100) picks the port.
+# BENCH_OTLP=http://127.0.0.1:4317 exports the node's traces and metrics there (scripts/otlp_sink.py receives them).
 set -euo pipefail
 scenario=$1
 shift
@@ -18,6 +19,7 @@ cargo build --release --features load-tool --bin vane --bin vane-bench
 dir=$(mktemp -d)
 node_env=(VANE__ADMIN__TOKEN="$token" VANE__DEMO__ENABLED=false VANE__HTTP__ADDR="127.0.0.1:$port"
 	VANE__TELEMETRY__FILTER=warn)
+[ -n "${BENCH_OTLP:-}" ] && node_env+=(VANE__TELEMETRY__OTLP_ENDPOINT="$BENCH_OTLP")
 if [ "${BENCH_CLUSTER:-}" = 1 ]; then
 	name="vane_bench_$$"
 	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $name"

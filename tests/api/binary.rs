@@ -43,7 +43,7 @@ async fn runs_against_postgres_when_database_url_says_so() {
     let port = vane.port_from_banner();
     let ready = reqwest::get(format!("http://127.0.0.1:{port}/health/readiness")).await.expect("answers");
     assert_eq!(ready.status(), 200);
-    assert!(!dir.path().join("vane-data").exists(), "no SQLite file in cluster storage mode");
+    assert!(!dir.path().join("vane-data/vane.db").exists(), "no SQLite file in cluster storage mode");
     drop(vane);
     db.cleanup().await;
 }

@@ -206,17 +206,20 @@ async fn a_peer_close_is_echoed() {
     app.cleanup().await;
 }
 
+/// Secrets are checked from memory: with the database gone under the running node, a well-formed secret it does
+/// not hold is refused with 4003 (not a store error, 1011), and a secret it holds still opens a session.
 #[actix_web::test]
-async fn store_unavailable_closes_with_1011() {
+async fn secret_checks_do_not_need_the_database() {
     let db = TestDb::postgres().await;
     let store = seed::store(&db.url).await;
     let env = seed::env(&store).await;
     store.connection().clone().close().await.ok();
     let app = TestApp::spawn(db, &[]).await;
-    // Take the database away under the running node; a secret it has never looked up must hit the store.
     app.db.drop_now().await;
-    let mut ws = WsClient::open(&app.address, "server", &generate(env.id)).await;
-    assert_eq!(ws.expect_close().await.0, 1011);
+    let mut unknown = WsClient::open(&app.address, "server", &generate(env.id)).await;
+    assert_eq!(unknown.expect_close().await.0, 4003);
+    let mut known = WsClient::open(&app.address, "server", &env.server).await;
+    known.expect_alive().await;
 }
 
 #[actix_web::test]

@@ -48,6 +48,9 @@ async fn sessions_connect_and_receive_pushes_while_a_catch_up_waits_on_the_datab
     let db = TestDb::postgres().await;
     let store = seed::store(&db.url).await;
     let env = seed::env(&store).await;
+    let stored = store.environment(env.id).await.expect("reads").expect("exists");
+    // A real secret: the hub refuses sessions whose secret its environment no longer lists.
+    let server_secret_id = stored.secrets().into_iter().find(|s| s.kind == SecretType::Server).expect("secret").id;
     let registry = SnapshotRegistry::default();
     let hub = Hub::new(store.clone(), Cache::none(), registry.clone(), Default::default()).start();
     hub.send(LoadEnv(env.id)).await.expect("hub").expect("loads");
@@ -73,7 +76,7 @@ async fn sessions_connect_and_receive_pushes_while_a_catch_up_waits_on_the_datab
         kind: SecretType::Server,
         push: recorder.clone().recipient(),
         evict: recorder.recipient(),
-        secret_id: uuid::Uuid::nil(),
+        secret_id: server_secret_id,
     };
     let registered = tokio::time::timeout(Duration::from_secs(2), hub.send(connect)).await;
     registered.expect("the hub answers while the catch-up waits").expect("hub").expect("registers");

@@ -33,16 +33,20 @@ pub async fn queue_depth(vhost: &TestVhost, queue: &str) -> (u64, u64) {
 /// Closes every client connection of `vhost` whose client properties (which hold the connection name the client
 /// chose) contain `name_part` ("" for all); returns how many.
 pub async fn close_connections(vhost: &TestVhost, name_part: &str) -> usize {
-    let args = ["-q", "list_connections", "pid", "vhost", "client_properties"];
-    let list = rabbitmqctl(args.map(String::from).to_vec()).await;
-    let pids: Vec<String> = list
-        .lines()
-        .map(|l| l.split('\t').map(str::trim).collect::<Vec<_>>())
-        .filter(|cols| cols.get(1) == Some(&vhost.name.as_str()) && cols.get(2).is_some_and(|p| p.contains(name_part)))
-        .filter_map(|cols| cols.first().map(|pid| pid.to_string()))
-        .collect();
+    let pids = connections(vhost, name_part).await;
     for pid in &pids {
         rabbitmqctl(vec!["-q".into(), "close_connection".into(), pid.clone(), "closed by test".into()]).await;
     }
     pids.len()
+}
+
+/// The broker-side pids of `vhost`'s open connections whose client properties contain `name_part`.
+pub async fn connections(vhost: &TestVhost, name_part: &str) -> Vec<String> {
+    let args = ["-q", "list_connections", "pid", "vhost", "client_properties"];
+    let list = rabbitmqctl(args.map(String::from).to_vec()).await;
+    list.lines()
+        .map(|l| l.split('\t').map(str::trim).collect::<Vec<_>>())
+        .filter(|cols| cols.get(1) == Some(&vhost.name.as_str()) && cols.get(2).is_some_and(|p| p.contains(name_part)))
+        .filter_map(|cols| cols.first().map(|pid| pid.to_string()))
+        .collect()
 }

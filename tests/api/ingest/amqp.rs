@@ -13,7 +13,7 @@ use vane_schema::wire::message::INSIGHTS_QUEUE;
 
 use super::{events_in, items};
 use crate::helpers::database::{TestDb, postgres_base};
-use crate::helpers::rabbit::{close_connections, queue_depth};
+use crate::helpers::rabbit::{close_connections, connections, queue_depth};
 use crate::helpers::vhost::TestVhost;
 use crate::helpers::wait::eventually;
 
@@ -89,6 +89,9 @@ async fn ingest_amqp_connections_closed_mid_stream_lose_and_duplicate_nothing() 
     for cut in [calls as u64 / 3, 2 * calls as u64 / 3] {
         let enough = || async { (events_in(&store, env).await >= cut * PER_CALL).then_some(()) };
         eventually(WAIT, "progress before the cut", enough).await;
+        // Each cut must hit all three (after the first, the consumers reconnect on their own back-off).
+        let all_up = || async { (connections(&vhost, "vane-ingest").await.len() >= 3).then_some(()) };
+        eventually(WAIT, "publisher and both consumers connected", all_up).await;
         assert!(close_connections(&vhost, "vane-ingest").await >= 3, "publisher and both consumers cut");
     }
     sending.await.expect("sender finishes");
