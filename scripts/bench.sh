@@ -6,6 +6,8 @@
 #
 # BENCH_CLUSTER=1 runs the node on its own Postgres database and RabbitMQ vhost (created here, dropped on exit);
 # otherwise it runs standalone on SQLite in a temporary directory. BENCH_PORT (default 5100) picks the port.
+# BENCH_SQL='…' runs SQL on the cluster node's database once it is up (e.g. `DROP TRIGGER events_rollup ON events` to
+# measure what the experiment rollup costs ingestion).
 # BENCH_OTLP=http://127.0.0.1:4317 exports the node's traces and metrics there (scripts/otlp_sink.py receives them).
 set -euo pipefail
 scenario=$1
@@ -42,6 +44,7 @@ for _ in $(seq 1 120); do
 	curl -sf "http://127.0.0.1:$port/health/liveness" >/dev/null && break
 	sleep 0.5
 done
+if [ -n "${BENCH_SQL:-}" ]; then psql "$VANE__DATABASE__URL" -qc "$BENCH_SQL"; fi
 echo "load before: $(uptime)"
 taskset -c 1 "$root/target/release/vane-bench" "$scenario" --url "http://127.0.0.1:$port" --admin-token "$token" \
 	--server-pid "$pid" --json "$out/$scenario-$(date +%Y%m%dT%H%M%S).json" "$@"

@@ -2,7 +2,9 @@
 //! and the data types' derives, so it cannot drift from the code.
 
 use actix_web::HttpResponse;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
 use super::{admin, experiments, reports, secrets, users};
@@ -35,7 +37,27 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten().filter(|o| o.security.is_some()) {
+                add_auth_responses(operation);
+            }
+        }
     }
+}
+
+/// Every authenticated route can answer 401 (no or a wrong token) and 429 (too many failed attempts from this
+/// address, with `Retry-After`); documented once here instead of on each handler.
+fn add_auth_responses(operation: &mut Operation) {
+    let error = |description: &str| {
+        let body = Content::new(Some(Ref::from_schema_name("ErrorBody")));
+        RefOr::T(Response::builder().description(description).content("application/json", body).build())
+    };
+    let responses = &mut operation.responses.responses;
+    responses.entry("401".into()).or_insert_with(|| error("missing or wrong admin token"));
+    responses
+        .entry("429".into())
+        .or_insert_with(|| error("too many failed authentications from this address; see Retry-After"));
 }
 
 /// Serves the document (public: it describes the API, it grants nothing).

@@ -295,6 +295,10 @@ async fn the_openapi_document_describes_every_management_route() {
     ];
     for (method, path) in routes {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
+        for status in ["401", "429"] {
+            let response = &doc["paths"][path][method]["responses"][status];
+            assert!(response.is_object(), "{method} {path} does not document {status}");
+        }
     }
     let documented: usize =
         doc["paths"].as_object().expect("paths").values().map(|p| p.as_object().map_or(0, |m| m.len())).sum();
