@@ -44,7 +44,7 @@ for _ in $(seq 1 120); do
 	curl -sf "http://127.0.0.1:$port/health/liveness" >/dev/null && break
 	sleep 0.5
 done
-if [ -n "${BENCH_SQL:-}" ]; then psql "$VANE__DATABASE__URL" -qc "$BENCH_SQL"; fi
+if [ -n "${BENCH_SQL:-}" ]; then psql "${VANE__DATABASE__URL:?BENCH_SQL needs BENCH_CLUSTER=1}" -qc "$BENCH_SQL"; fi
 echo "load before: $(uptime)"
 taskset -c 1 "$root/target/release/vane-bench" "$scenario" --url "http://127.0.0.1:$port" --admin-token "$token" \
 	--server-pid "$pid" --json "$out/$scenario-$(date +%Y%m%dT%H%M%S).json" "$@"

@@ -28,6 +28,7 @@ use super::{admin, experiments, reports, secrets, users};
 )]
 pub struct ApiDoc;
 
+/// Adds the bearer scheme, and the responses every authenticated route shares.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
