@@ -16,6 +16,7 @@ use vane_schema::secret::{EnvSecret, SecretType};
 use vane_schema::wire::change::{Change, EnvironmentDeleted, EnvironmentSecrets};
 use vane_schema::wire::time::millis;
 
+use crate::access::SecretIndex;
 use crate::cache::Cache;
 use crate::changes::ChangeBus;
 use crate::store::{NewEnvironment, Store, StoreError, next_version};
@@ -113,12 +114,15 @@ pub struct Admin {
     cache: Cache,
     /// Reaches every node's hub.
     bus: ChangeBus,
+    /// This node's secret index: a created or added secret is indexed here before the 201, so the caller can use
+    /// it on this node at once (other nodes accept it when the change reaches them).
+    secrets: SecretIndex,
 }
 
 impl Admin {
-    /// A management service writing to `store`, `cache` and `bus`.
-    pub fn new(store: Store, cache: Cache, bus: ChangeBus) -> Self {
-        Self { store, cache, bus }
+    /// A management service writing to `store`, `cache` and `bus`, indexing new secrets in `secrets`.
+    pub fn new(store: Store, cache: Cache, bus: ChangeBus, secrets: SecretIndex) -> Self {
+        Self { store, cache, bus, secrets }
     }
 
     /// Creates an environment with a server and a client secret.
@@ -126,6 +130,7 @@ impl Admin {
         validate::key(&key)?;
         let name = if name.trim().is_empty() { key.clone() } else { name };
         let env = self.store.create_environment(NewEnvironment { name, key, description: String::new() }).await?;
+        self.secrets.apply(env.id, env.updated_at, env.secrets());
         self.announce(secrets_change(&env)).await;
         Ok(env.into())
     }
@@ -153,15 +158,18 @@ impl Admin {
         Ok(())
     }
 
-    /// Adds a secret of `kind`; every node accepts it once the change reaches it.
+    /// Adds a secret of `kind`; this node accepts it at once, every other node once the change reaches it.
     pub async fn add_secret(&self, id: Uuid, kind: SecretType) -> Result<EnvSecret, AdminError> {
         let (secret, env) = self.store.add_secret(id, kind).await?;
+        // Nothing is revoked by an addition, so indexing it here leaves nothing for the hub's own apply to miss.
+        self.secrets.apply(env.id, env.updated_at, env.secrets());
         self.announce(secrets_change(&env)).await;
         Ok(secret)
     }
 
     /// Revokes a secret: every node refuses it, and closes the sessions opened with it, once the change reaches it
-    /// (at the latest after its next catch-up).
+    /// (at the latest after its next catch-up). Not applied to the index here: the hub finds the sessions to close
+    /// by what its apply removes from the index.
     pub async fn revoke_secret(&self, id: Uuid, value: &str) -> Result<(), AdminError> {
         let env = self.store.revoke_secret(id, value).await?;
         self.announce(secrets_change(&env)).await;

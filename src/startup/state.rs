@@ -83,7 +83,7 @@ pub(super) struct Parts {
 impl AppState {
     pub(super) fn new(settings: &Settings, p: Parts) -> Self {
         let streaming = &settings.streaming;
-        let access = Access::new(p.secrets, p.hub.clone(), Duration::from_secs(streaming.token_expiry_seconds));
+        let access = Access::new(p.secrets.clone(), p.hub.clone(), Duration::from_secs(streaming.token_expiry_seconds));
         let config = SessionConfig {
             client_timeout: Duration::from_secs(streaming.client_timeout_seconds),
             outbound_queue: streaming.outbound_queue,
@@ -107,7 +107,7 @@ impl AppState {
             limits: settings.limits.clone(),
         };
         let rate_limits = RateLimiter::new(settings.rate_limits.clone(), p.cache.as_redis().cloned());
-        let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus);
+        let admin = Admin::new(p.store.clone(), p.cache.clone(), p.bus, p.secrets);
         Self {
             store: p.store,
             cache: p.cache,

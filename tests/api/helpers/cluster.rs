@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::database::TestDb;
 use super::process::VaneProcess;
+use super::sdk::WsClient;
 use super::vhost::TestVhost;
 use super::wait::eventually;
 
@@ -101,6 +102,19 @@ impl Cluster {
             s["value"].as_str().expect("value").to_owned()
         };
         (env["id"].as_str().expect("id").to_owned(), secret("server"), secret("client"))
+    }
+
+    /// Waits until every running node accepts `server_secret` (a secret created through one node reaches the
+    /// others with the change bus, milliseconds later). Probes by streaming, so polling limits are not consumed.
+    pub async fn wait_secret_everywhere(&self, server_secret: &str) {
+        for (i, (node, _)) in self.nodes.iter().enumerate() {
+            if node.is_some() {
+                eventually(Duration::from_secs(10), "every node to know the secret", || async {
+                    WsClient::accepted(self.base(i), "server", server_secret).await.then_some(())
+                })
+                .await;
+            }
+        }
     }
 
     /// The node's readiness `status` (`ready`, `degraded`, `stale`, `draining`).

@@ -38,6 +38,22 @@ impl WsClient {
         Self::connect(base, &format!("type={kind}&token={}", token(secret, 0))).await
     }
 
+    /// Whether the node at `base` accepts `secret` for `kind` now: a ping is answered (true) or the socket is
+    /// closed (false, e.g. 4003 for a secret the node does not know yet).
+    pub async fn accepted(base: &str, kind: &str, secret: &str) -> bool {
+        let mut ws = Self::open(base, kind, secret).await;
+        if ws.ws.send(Message::text(r#"{"messageType":"ping","data":null}"#)).await.is_err() {
+            return false;
+        }
+        loop {
+            match tokio::time::timeout(FRAME_TIMEOUT, ws.ws.next()).await.expect("a frame in time") {
+                Some(Ok(Message::Text(_))) => return true,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => return false,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// Sends a text frame.
     pub async fn send_text(&mut self, text: &str) {
         self.ws.send(Message::text(text)).await.expect("sent");
