@@ -3,8 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason};
-use vane_actors::access::SecretInfo;
-use vane_actors::access::{AccessError, StreamParams};
+use vane_actors::access::{AccessError, SecretInfo, StreamParams};
 use vane_actors::metrics::{attr, label, metrics};
 use vane_actors::rate_limit::Policy;
 use vane_actors::session::protocol::close;
