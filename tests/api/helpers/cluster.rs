@@ -94,19 +94,24 @@ impl Cluster {
         res.json().await.unwrap_or(Value::Null)
     }
 
-    /// Creates an environment; returns its id, server secret and client secret.
+    /// Creates an environment on node 0 and waits until every node accepts its secrets; returns its id, server
+    /// secret and client secret.
     pub async fn env(&self, key: &str) -> (String, String, String) {
         let env = self.admin(0, Method::POST, "/environments", Some(json!({"key": key}))).await;
         let secret = |kind: &str| {
             let s = env["secrets"].as_array().and_then(|s| s.iter().find(|s| s["type"] == kind)).expect("secret");
             s["value"].as_str().expect("value").to_owned()
         };
-        (env["id"].as_str().expect("id").to_owned(), secret("server"), secret("client"))
+        let (id, server, client) = (env["id"].as_str().expect("id").to_owned(), secret("server"), secret("client"));
+        // Node 0 indexed the secrets before its 201; the others learn them from the bus a moment later, and a
+        // session opened there first would be refused with 4003.
+        self.wait_secret_everywhere(&server).await;
+        (id, server, client)
     }
 
     /// Waits until every running node accepts `server_secret` (a secret created through one node reaches the
     /// others with the change bus, milliseconds later). Probes by streaming, so polling limits are not consumed.
-    pub async fn wait_secret_everywhere(&self, server_secret: &str) {
+    async fn wait_secret_everywhere(&self, server_secret: &str) {
         for (i, (node, _)) in self.nodes.iter().enumerate() {
             if node.is_some() {
                 eventually(Duration::from_secs(10), "every node to know the secret", || async {

@@ -20,7 +20,6 @@ async fn two_nodes_share_one_limit_through_redis() {
     // Arrange
     let cluster = Cluster::start_with(2, crate::helpers::cluster::SHARED_REDIS, &SHARED_POLLING).await;
     let (_, server, _) = cluster.env("prod").await;
-    cluster.wait_secret_everywhere(&server).await;
 
     // Act: the limit is 3 per hour for the environment, across both nodes.
     let statuses =
