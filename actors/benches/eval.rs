@@ -1,8 +1,9 @@
 //! Criterion benchmarks of the evaluator (`cargo bench -p vane-actors --bench eval`); results in BENCHMARKS.md.
 //!
 //! Cases: a plain boolean flag, a rule with a segment and a regex, a percentage rollout (one MD5), every flag of a
-//! 3,000-flag environment for one user (one client full sync), and the same for a user with 100 custom properties
-//! (the most `[limits]` accept) whose looked-up properties come last.
+//! 3,000-flag environment for one user (one client full sync) — with one regex text shared by its 750 rule flags,
+//! with 750 distinct texts, and without the regex — and the same for a user with 100 custom properties (the most
+//! `[limits]` accept) whose looked-up properties come last.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
@@ -32,9 +33,18 @@ fn plain() -> FeatureFlag {
 }
 
 fn rule_with_segment_and_regex() -> FeatureFlag {
+    rule_with_regex(r"^[a-z0-9._-]+@featbit\.(co|com)$")
+}
+
+/// The same rule with a regex text of its own per flag (`n` picks it), matching exactly what the shared one does.
+fn rule_with_own_regex(n: usize) -> FeatureFlag {
+    rule_with_regex(&format!(r"^[a-z0-9._-]+@featbit\.(co|com|x{n})$"))
+}
+
+fn rule_with_regex(pattern: &str) -> FeatureFlag {
     let rules = json!([{"id": "r", "name": "Rule 1", "dispatchKey": null, "includedInExpt": false, "conditions": [
         {"property": "User is in segment", "op": null, "value": format!("[\"{SEGMENT_ID}\"]")},
-        {"property": "email", "op": "MatchRegex", "value": r"^[a-z0-9._-]+@featbit\.(co|com)$"}],
+        {"property": "email", "op": "MatchRegex", "value": pattern}],
         "variations": [{"id": "t", "rollout": [0, 1], "exptRollout": 1}]}]);
     flag("rule-segment-regex", rules, json!([{"id": "f", "rollout": [0, 1], "exptRollout": 1}]))
 }
@@ -76,14 +86,14 @@ fn user() -> EndUser {
     user
 }
 
-/// A 3,000-flag environment: half plain flags, a quarter rollouts, a quarter rule flags (`rule` makes them).
-fn environment(rule: fn() -> FeatureFlag) -> Vec<CompiledFlag> {
+/// A 3,000-flag environment: half plain flags, a quarter rollouts, a quarter rule flags (`rule(i)` makes them).
+fn environment(rule: impl Fn(usize) -> FeatureFlag) -> Vec<CompiledFlag> {
     (0..3000)
         .map(|i| {
             let mut f = match i % 4 {
                 0 | 1 => plain(),
                 2 => rollout(),
-                _ => rule(),
+                _ => rule(i),
             };
             f.key = format!("flag-{i:04}");
             CompiledFlag::compile(&f)
@@ -103,11 +113,12 @@ fn bench(c: &mut Criterion) {
             b.iter(|| evaluate(black_box(&compiled), &segments, black_box(&user)).variation_id())
         });
     }
-    // The same mix without the regex condition isolates the cost of 750 separately compiled regexes (each with
-    // its own matching caches) from the rest of the evaluation.
+    // Equal regex texts share one compiled pattern; 750 distinct texts (each its own automaton and caches) are the
+    // worst case, and the mix without the regex condition isolates the rest of the evaluation.
     for (name, rule) in [
-        ("3,000 flags for one user", rule_with_segment_and_regex as fn() -> FeatureFlag),
-        ("3,000 flags, rules without regex", rule_with_segment),
+        ("3,000 flags for one user", (|_| rule_with_segment_and_regex()) as fn(usize) -> FeatureFlag),
+        ("3,000 flags, 750 distinct regexes", rule_with_own_regex),
+        ("3,000 flags, rules without regex", |_| rule_with_segment()),
     ] {
         let env = environment(rule);
         c.bench_function(name, |b| {
@@ -115,7 +126,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     // The user's properties are indexed once for the whole pass (as a sync does), not scanned per condition.
-    let env = environment(rule_with_segment_and_regex);
+    let env = environment(|_| rule_with_segment_and_regex());
     let mut wide = EndUser::with_key(user.key_id.clone());
     for i in 0..97 {
         wide = wide.with_property(format!("p{i}"), "x");

@@ -11,6 +11,10 @@
 //! Layout: `flag` (order of evaluation), `condition` (operators), `number` (.NET number parsing), `pattern`
 //! (.NET regex semantics), `dispatch` (percentage rollout, experiments), `segment` (membership), `user` (the
 //! user's properties indexed once per evaluation pass).
+//!
+//! Lookups during evaluation (target keys, segment ids and key lists, `IsOneOf` sets) use `foldhash` rather than
+//! SipHash: every table is built from management data, and a caller controls only the key looked up, which cannot
+//! degrade a table it did not build; a 3,000-flag sync does several thousand such lookups.
 
 mod condition;
 mod dispatch;

@@ -5,8 +5,9 @@
 //! value would make the reference throw (invalid regex, malformed list) or can never match (`null` value, unknown
 //! operator, unparsable number) compiles to [`Condition::Never`].
 
-use std::collections::HashSet;
+use std::sync::Arc;
 
+use foldhash::HashSet;
 use uuid::Uuid;
 use vane_schema::wire;
 
@@ -89,7 +90,7 @@ pub(crate) enum Condition {
     /// `IsTrue` (`want: true`) / `IsFalse`.
     Bool { attr: Attr, want: bool },
     /// `MatchRegex` / `NotMatchRegex` (`negate`).
-    Regex { attr: Attr, pattern: Box<Pattern>, negate: bool },
+    Regex { attr: Attr, pattern: Arc<Pattern>, negate: bool },
     /// `IsOneOf` / `NotOneOf` (`negate`) over a decoded JSON list.
     OneOf { attr: Attr, set: HashSet<Box<str>>, negate: bool },
     /// `NotOneOf` over a JSON `null` list: true for any non-null user value.
@@ -119,11 +120,7 @@ impl Condition {
         let text = |op| Self::Text { attr: attr.clone(), op, arg: value.into() };
         let num = |op| parse_number(value).map_or(Self::Never, |arg| Self::Number { attr: attr.clone(), op, arg });
         let regex = |negate| {
-            Pattern::compile(value).map_or(Self::Never, |p| Self::Regex {
-                attr: attr.clone(),
-                pattern: Box::new(p),
-                negate,
-            })
+            Pattern::shared(value).map_or(Self::Never, |pattern| Self::Regex { attr: attr.clone(), pattern, negate })
         };
         match op {
             "Equal" => text(TextOp::Equal),

@@ -4,8 +4,7 @@
 //! A [`CompiledFlag`] owns its [`FeatureFlag`] and refers to variations by index, so an [`Evaluation`] borrows the
 //! served variation and the rule name from it and evaluation allocates nothing.
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use uuid::Uuid;
 use vane_schema::wire::{FeatureFlag, Variation};
 
@@ -50,7 +49,7 @@ impl CompiledFlag {
     pub fn compile(flag: &FeatureFlag) -> Self {
         let flag = flag.clone();
         let index = |id: &str| flag.variations.iter().position(|v| v.id == id);
-        let mut targets = HashMap::new();
+        let mut targets = HashMap::default();
         for target in &flag.target_users {
             let variation = index(&target.variation_id);
             for key in &target.key_ids {

@@ -5,6 +5,13 @@
 //! linear-time `regex` crate. The one everyday difference is `$` (and `\Z`): .NET matches it at the end *or before
 //! a final `\n`*, Rust only at the end. The two agree unless the input ends with `\n`, so a second, translated
 //! regex (`$` → `(?=\n?\z)`) is compiled and used only for such inputs; the common case stays on the fast path.
+//!
+//! Patterns are interned by source text ([`Pattern::shared`]): flags that use the same regex (an email domain, a
+//! version scheme) share one compiled automaton and one set of matching caches. A 3,000-flag sync otherwise walks
+//! hundreds of separately allocated caches, and that memory traffic, not matching, was most of its cost.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
 use fancy_regex::{Regex, RegexBuilder};
 
@@ -14,6 +21,16 @@ const BACKTRACK_LIMIT: usize = 100_000;
 
 /// What `$`/`\Z` become when the input ends with a newline: end, or before one final `\n`.
 const DOTNET_END: &str = r"(?=\n?\z)";
+
+/// Compiled patterns by source text. Entries are weak, so a pattern no flag uses any more is freed with its last
+/// flag; dead entries are swept whenever the map has doubled since the last sweep.
+struct Interner {
+    patterns: HashMap<Box<str>, Weak<Pattern>>,
+    sweep_at: usize,
+}
+
+static INTERNED: LazyLock<Mutex<Interner>> =
+    LazyLock::new(|| Mutex::new(Interner { patterns: HashMap::new(), sweep_at: 64 }));
 
 /// A compiled user pattern.
 #[derive(Debug)]
@@ -25,6 +42,22 @@ pub(crate) struct Pattern {
 }
 
 impl Pattern {
+    /// The compiled `pattern`, shared with every other condition that uses the same text; `None` if it is invalid.
+    /// Compiling happens under the interner's lock: flags are compiled when loaded or changed, never per request.
+    pub(crate) fn shared(pattern: &str) -> Option<Arc<Self>> {
+        let mut interner = INTERNED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(live) = interner.patterns.get(pattern).and_then(Weak::upgrade) {
+            return Some(live);
+        }
+        let compiled = Arc::new(Self::compile(pattern)?);
+        interner.patterns.insert(pattern.into(), Arc::downgrade(&compiled));
+        if interner.patterns.len() >= interner.sweep_at {
+            interner.patterns.retain(|_, p| p.strong_count() > 0);
+            interner.sweep_at = (interner.patterns.len() * 2).max(64);
+        }
+        Some(compiled)
+    }
+
     /// Compiles `pattern`; `None` if it is invalid (the condition then never matches).
     pub(crate) fn compile(pattern: &str) -> Option<Self> {
         let plain = build(pattern)?;
@@ -107,6 +140,8 @@ fn enables_multiline(pattern: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::Pattern;
 
     fn is_match(pattern: &str, input: &str) -> bool {
@@ -141,6 +176,19 @@ mod tests {
     fn invalid_patterns_do_not_compile() {
         assert!(Pattern::compile("a(").is_none());
         assert!(Pattern::compile("[z-a]").is_none());
+    }
+
+    #[test]
+    fn equal_texts_share_one_compiled_pattern_until_the_last_user_drops_it() {
+        let text = "^shared-[0-9]+$";
+        let (a, b) = (Pattern::shared(text).expect("valid"), Pattern::shared(text).expect("valid"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &Pattern::shared("^other$").expect("valid")));
+        let weak = Arc::downgrade(&a);
+        drop((a, b));
+        assert!(weak.upgrade().is_none(), "the interner must not keep unused patterns alive");
+        assert!(Pattern::shared(text).expect("valid").is_match("shared-42"));
+        assert!(Pattern::shared("a(").is_none());
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! `included` → any rule whose conditions all match. Archived segments are evaluated like live ones, as FeatBit
 //! does.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use foldhash::{HashMap, HashSet};
 use uuid::Uuid;
 use vane_schema::wire::Segment;
 

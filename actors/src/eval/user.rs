@@ -6,8 +6,7 @@
 //! them and allocating a map); from [`MAP_FROM`] properties on, a map is built once and every condition pays one
 //! lookup, whatever the user sent.
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use vane_schema::wire::{CustomizedProperty, EndUser};
 
 /// From this many custom properties on, lookups go through a map.
@@ -39,7 +38,7 @@ impl<'u> EvalUser<'u> {
         let properties = if list.len() < MAP_FROM {
             Properties::Few(list)
         } else {
-            let mut map = HashMap::with_capacity(list.len());
+            let mut map = HashMap::with_capacity_and_hasher(list.len(), Default::default());
             for p in list {
                 map.entry(p.name.as_str()).or_insert(p.value.as_str());
             }

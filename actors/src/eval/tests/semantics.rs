@@ -36,7 +36,7 @@ fn order_is_archived_disabled_targeted_rules_default() {
     v["rules"] = json!([{"id": "r", "name": "everyone", "dispatchKey": null, "includedInExpt": false,
         "conditions": [{"property": "keyId", "op": "StartsWith", "value": "r-"}],
         "variations": [{"id": "v-true", "rollout": [0, 1], "exptRollout": 1}]}]);
-    let segs = Segments::new();
+    let segs = Segments::default();
     assert_eq!(
         run(&parse_flag(v.clone()), &segs, &EndUser::with_key("t-1")),
         (Some("v-true".into()), "targeted".into())
@@ -70,7 +70,7 @@ fn archived_and_disabled_never_send_to_experiment_and_dangling_ids_serve_null() 
     v["isEnabled"] = json!(false);
     v["disabledVariationId"] = json!("nope");
     let flag = CompiledFlag::compile(&parse_flag(v));
-    let e = evaluate(&flag, &Segments::new(), &EndUser::with_key("u"));
+    let e = evaluate(&flag, &Segments::default(), &EndUser::with_key("u"));
     assert_eq!((e.variation, e.reason, e.send_to_experiment), (None, Reason::Disabled, false));
 }
 
@@ -81,10 +81,10 @@ fn the_first_target_entry_listing_the_user_wins_and_sends_per_expt_include_all_t
     v["targetUsers"] =
         json!([{"keyIds": ["a"], "variationId": "v-false"}, {"keyIds": ["b", "a"], "variationId": "v-true"}]);
     let flag = CompiledFlag::compile(&parse_flag(v));
-    let e = evaluate(&flag, &Segments::new(), &EndUser::with_key("a"));
+    let e = evaluate(&flag, &Segments::default(), &EndUser::with_key("a"));
     assert_eq!((e.variation_id(), e.send_to_experiment), (Some("v-false"), true));
-    assert_eq!(evaluate(&flag, &Segments::new(), &EndUser::with_key("b")).variation_id(), Some("v-true"));
-    assert_eq!(evaluate(&flag, &Segments::new(), &EndUser::with_key("A")).reason, Reason::Default);
+    assert_eq!(evaluate(&flag, &Segments::default(), &EndUser::with_key("b")).variation_id(), Some("v-true"));
+    assert_eq!(evaluate(&flag, &Segments::default(), &EndUser::with_key("A")).reason, Reason::Default);
 }
 
 #[test]
@@ -96,7 +96,10 @@ fn a_rule_without_conditions_matches_everyone_and_the_first_matching_rule_wins()
         {"id": "2", "name": "all", "conditions": [], "variations": [{"id": "v-true", "rollout": [0, 1], "exptRollout": 1}]},
         {"id": "3", "name": "later", "conditions": [], "variations": [{"id": "v-false", "rollout": [0, 1], "exptRollout": 1}]}
     ]);
-    assert_eq!(run(&parse_flag(v), &Segments::new(), &EndUser::with_key("u")), (Some("v-true".into()), "all".into()));
+    assert_eq!(
+        run(&parse_flag(v), &Segments::default(), &EndUser::with_key("u")),
+        (Some("v-true".into()), "all".into())
+    );
 }
 
 #[test]
@@ -175,7 +178,7 @@ fn dispatch_uses_the_flag_key_and_the_dispatch_value() {
     // rolloutOfKey("my-flaguser-1") = 0.3866…
     let rollouts = json!([{"id": "v-true", "rollout": [0, 0.3866], "exptRollout": 0},
                           {"id": "v-false", "rollout": [0.3866, 1], "exptRollout": 0}]);
-    let segs = Segments::new();
+    let segs = Segments::default();
     for key in [json!(null), json!(""), json!("  "), json!("keyId")] {
         let flag = split_flag(key.clone(), rollouts.clone());
         assert_eq!(evaluate(&flag, &segs, &EndUser::with_key("user-1")).variation_id(), Some("v-false"), "{key}");
@@ -209,19 +212,19 @@ fn no_matching_range_serves_the_empty_variation() {
         json!([{"id": "v-true", "rollout": [0.5, 0.5], "exptRollout": 1},
                                               {"id": "v-false", "rollout": [0.1], "exptRollout": 1}]),
     );
-    let e = evaluate(&flag, &Segments::new(), &EndUser::with_key("u"));
+    let e = evaluate(&flag, &Segments::default(), &EndUser::with_key("u"));
     assert_eq!(
         (e.variation_id(), e.value(), e.reason, e.send_to_experiment),
         (Some(""), Some(""), Reason::Default, false)
     );
     let dangling = split_flag(json!(null), json!([{"id": "v-gone", "rollout": [0, 1], "exptRollout": 1}]));
-    assert_eq!(evaluate(&dangling, &Segments::new(), &EndUser::with_key("u")).variation, None);
+    assert_eq!(evaluate(&dangling, &Segments::default(), &EndUser::with_key("u")).variation, None);
 }
 
 #[test]
 fn experiment_inclusion_uses_the_expt_key_over_the_range_width() {
     // rolloutOfKey("my-flaguser-1") = 0.3866…, rolloutOfKey("exptmy-flaguser-1") = 0.2088…
-    let segs = Segments::new();
+    let segs = Segments::default();
     let user = EndUser::with_key("user-1");
     let with_expt = |expt: f64| {
         split_flag(
@@ -246,8 +249,8 @@ fn rules_use_their_own_included_in_expt() {
     v["rules"] = json!([{"id": "1", "name": "r", "includedInExpt": false, "conditions": [],
         "variations": [{"id": "v-true", "rollout": [0, 1], "exptRollout": 1}]}]);
     let flag = CompiledFlag::compile(&parse_flag(v.clone()));
-    assert!(!evaluate(&flag, &Segments::new(), &EndUser::with_key("u")).send_to_experiment);
+    assert!(!evaluate(&flag, &Segments::default(), &EndUser::with_key("u")).send_to_experiment);
     v["rules"][0]["includedInExpt"] = json!(true);
     let flag = CompiledFlag::compile(&parse_flag(v));
-    assert!(evaluate(&flag, &Segments::new(), &EndUser::with_key("u")).send_to_experiment);
+    assert!(evaluate(&flag, &Segments::default(), &EndUser::with_key("u")).send_to_experiment);
 }
