@@ -1,5 +1,5 @@
 # Thin wrappers; the logic lives in cargo, .ci/run and docker/.
-.PHONY: run test lint fuzz deny bench bench-storm bench-held bench-fanout bench-large bench-ingest bench-polling ci services-up services-down sdk-deps test-clean cluster cluster-down
+.PHONY: run test lint fuzz deny bench bench-storm bench-held bench-fanout bench-large bench-ingest bench-polling bench-polling-peers ci services-up services-down sdk-deps test-clean cluster cluster-down
 
 run:
 	cargo run --release
@@ -54,6 +54,11 @@ bench-ingest:
 
 bench-polling:
 	scripts/bench.sh polling --requests 400000 --concurrency 32 --procs 2 $(ARGS)
+
+# Polling side by side with Unleash Edge 20.1.0 and nginx at equal payload bytes, all driven by wrk
+# (scripts/bench_polling_peers.sh: needs wrk, nginx and unleash-edge; see BENCHMARKS.md).
+bench-polling-peers:
+	scripts/bench_polling_peers.sh
 
 ci:
 	bash .ci/run
