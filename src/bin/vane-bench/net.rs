@@ -15,6 +15,8 @@ pub type Ws = WebSocketStream<TcpStream>;
 
 /// Largest message accepted from the server: a 3,000-flag full sync is ~5 MB.
 const MAX_MESSAGE: usize = 64 << 20;
+/// Bytes read per `read` call: a push or a small full sync (FeatBit's benchmark data: ~4.7 KB) in one read.
+const READ_BUFFER: usize = 8 * 1024;
 
 /// Opens connections to one server, rotating over source addresses.
 pub struct Dialer {
@@ -59,7 +61,13 @@ impl Dialer {
     pub async fn streaming(&self, kind: &str, token: &str) -> anyhow::Result<Ws> {
         let tcp = self.tcp().await?;
         let url = format!("{}/streaming?type={kind}&token={token}", self.ws_base);
-        let config = WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE)).max_frame_size(Some(MAX_MESSAGE));
+        // tungstenite zero-fills up to `read_buffer_size` (default 128 KiB) before every read: with thousands of
+        // sockets each receiving small pushes, that memset was half of the tool's CPU and made it, not the server,
+        // the limit of the fan-out scenario. Larger messages still arrive whole (the buffer grows as needed).
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_MESSAGE))
+            .max_frame_size(Some(MAX_MESSAGE))
+            .read_buffer_size(READ_BUFFER);
         let (ws, _) = client_async_with_config(url, tcp, Some(config)).await?;
         Ok(ws)
     }
