@@ -36,8 +36,12 @@ async fn readiness_turns_503_stale_once_the_change_feed_is_lost_longer_than_stal
     ];
     let dir = tempfile::tempdir().expect("tempdir");
     let node = Node::start(dir.path(), &env);
-    let (status, body) = readiness(&node).await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "{body}");
+    // The node answers before its broker connection is up (readiness says "degraded" until then).
+    let body = eventually(WAIT, "readiness 200 ready", || async {
+        let (status, body) = readiness(&node).await;
+        (status == 200 && body["status"] == "ready").then_some(body)
+    })
+    .await;
     assert_eq!(body["dependencies"]["broker"]["state"], "up", "{body}");
 
     // Act: the broker refuses this node (permissions revoked, connections closed).
