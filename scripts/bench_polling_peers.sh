@@ -65,9 +65,9 @@ curl -sf -H "authorization: $secret" "$vane_url" >"$dir/vane-body.json"
 bytes=$(stat -c %s "$dir/vane-body.json")
 echo "payload: $bytes bytes (Vane latest-all, $flags flags)"
 
-# Unleash Edge offline: a features file whose response has the same length. Toggles are added until the file is
-# about as long, then the first toggle's description is padded until Edge's response matches byte for byte (Edge
-# re-serializes what it loads, so its body, not the file, is measured).
+# Unleash Edge offline: a features file whose response has the same length. The toggle count is sized from a
+# 10-toggle response, then the first toggle's description is padded by the difference (Edge re-serializes what it
+# loads, so its body, not the file, is measured).
 features() { # $1 toggles, $2 padding
 	python3 - "$1" "$2" "$dir/features.json" <<'PY'
 import json, sys
