@@ -5,7 +5,7 @@
 #   nice -n 19 tests/bench/events_storage.sh [ROWS]      # default 200000
 #
 # A scratch Postgres database (`t_bench_storage_<pid>`, dropped on exit; `make test-clean` sweeps leftovers) gets
-# Vane's migrations (`vane migrate`), then ROWS FeatBit-shaped `FlagValue` events (~450-byte properties, 14 keys)
+# Vane's migrations (`vane migrate`), then ROWS FeatBit-shaped `FlagValue` events (~370-byte properties, 14 keys)
 # are staged as text and inserted into `events` in 1,000-row statements, as the writer batches them
 # (`properties::jsonb` from text, `ON CONFLICT (id) DO NOTHING`), once per variant:
 #   shipped        jsonb, primary key + 2 secondary indexes, the experiment rollup trigger
